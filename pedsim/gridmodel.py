@@ -1,0 +1,138 @@
+"""The district's grid and its SimBench load and PV profiles, loaded for a scenario."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandapower as pp
+
+from pedsim.scenario import Scenario, resolve_input
+from pedsim.scenario.load import SIMBENCH_DATA_START
+from pedsim.timeseries import step_means
+
+SIMBENCH_STEP_S = 900
+
+
+@dataclass(frozen=True)
+class ElementSeries:
+    """Time series of one kind of grid element (loads or PV plants) over the run.
+
+    Parameters
+    ----------
+    names : numpy.ndarray
+        Element names, one per unit.
+    element_ids : numpy.ndarray
+        pandapower indices of the elements.
+    bus_ids : numpy.ndarray
+        pandapower bus of each element.
+    p_kw : numpy.ndarray
+        Active power, shape ``(n_steps, n_units)``, load convention (generation negative).
+    q_kvar : numpy.ndarray
+        Reactive power, same shape and sign convention.
+    """
+
+    names: np.ndarray
+    element_ids: np.ndarray
+    bus_ids: np.ndarray
+    p_kw: np.ndarray
+    q_kvar: np.ndarray
+
+
+@dataclass(frozen=True)
+class District:
+    """A grid with the loads and generators stepped by a run.
+
+    Parameters
+    ----------
+    net : pandapower.pandapowerNet
+        The grid; its own load and sgen set-points are not used by the run.
+    loads : ElementSeries
+        Household and commercial loads.
+    pv : ElementSeries
+        PV plants (SimBench static generators).
+    """
+
+    net: pp.pandapowerNet
+    loads: ElementSeries
+    pv: ElementSeries
+
+
+def load_net(scenario: Scenario) -> pp.pandapowerNet:
+    """Return the scenario's pandapower net (SimBench code or JSON file).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+
+    Returns
+    -------
+    pandapower.pandapowerNet
+        The grid.
+    """
+    if scenario.grid.simbench_code is not None:
+        import simbench
+
+        return simbench.get_simbench_net(scenario.grid.simbench_code)
+    path = resolve_input(scenario.source_path, Path(str(scenario.grid.pandapower_json)))
+    return pp.from_json(str(path))
+
+
+def load_district(scenario: Scenario) -> District:
+    """Load the grid and the loads' and PV plants' SimBench profiles for the run period.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+
+    Returns
+    -------
+    District
+        Grid plus per-element series at the scenario's step (exact step means).
+
+    Raises
+    ------
+    ValueError
+        If the net carries no SimBench profiles.
+    """
+    import simbench
+
+    net = load_net(scenario)
+    if not getattr(net, "profiles", None):
+        raise ValueError(
+            "the grid has no SimBench profiles (net.profiles); pedsim needs them for loads and PV"
+        )
+    abs_values = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    args = (SIMBENCH_DATA_START, SIMBENCH_STEP_S, scenario.start_ts, scenario.step)
+    n = scenario.n_steps
+
+    def series(element: str, sign: float, scaling: float) -> ElementSeries:
+        table = net[element]
+        p_df = abs_values.get((element, "p_mw"), pd.DataFrame(index=[], columns=table.index))
+        q_df = abs_values.get((element, "q_mvar"))
+        ids = table.index.to_numpy()
+        p_src = p_df.reindex(columns=ids).to_numpy(dtype=float) if len(p_df) else None
+        if p_src is None:  # no profile: constant nominal value
+            p_src = np.tile(table.p_mw.to_numpy(float), (35136, 1))
+        if q_df is not None and len(q_df):
+            q_src = q_df.reindex(columns=ids).to_numpy(dtype=float)
+        else:
+            q_src = np.tile(table.q_mvar.to_numpy(float), (p_src.shape[0], 1))
+        scale = 1000.0 * sign * scaling * table.in_service.to_numpy(float)
+        return ElementSeries(
+            names=table.name.astype(str).to_numpy(),
+            element_ids=ids,
+            bus_ids=table.bus.to_numpy(),
+            p_kw=step_means(p_src, *args, n) * scale,
+            q_kvar=step_means(q_src, *args, n) * scale,
+        )
+
+    return District(
+        net=net,
+        loads=series("load", 1.0, scenario.profiles.load_scaling),
+        pv=series("sgen", -1.0, scenario.profiles.pv_scaling),
+    )

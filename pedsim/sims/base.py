@@ -1,0 +1,179 @@
+"""Common base of pedsim's mosaik simulators: META from the nomenclature, timing, time axis.
+
+Every pedsim simulator is time-based, steps every ``step_s`` seconds from mosaik time 0
+(the scenario start), and exchanges whole arrays per entity (one entity per kind of unit
+rather than one per unit) so that mosaik's cost per step stays independent of the number
+of units.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import mosaik_api_v3
+import numpy as np
+import pandas as pd
+
+from pedsim.units import quantity
+
+
+class SimulationError(RuntimeError):
+    """A simulator cannot go on; the message names the step (date-time) and the element."""
+
+
+def make_meta(model: str, params: list[str], inputs: list[str], outputs: list[str]) -> dict:
+    """Build a mosaik META for a time-based simulator with one public model.
+
+    Parameters
+    ----------
+    model : str
+        Model name.
+    params : list of str
+        Parameters of ``create``.
+    inputs, outputs : list of str
+        Attribute names; each must be registered in :mod:`pedsim.units`.
+
+    Returns
+    -------
+    dict
+        The META.
+    """
+    for name in (*inputs, *outputs):
+        quantity(name)  # every exchanged attribute has a unit
+    return {
+        "api_version": "3.0",
+        "type": "time-based",
+        "models": {
+            model: {
+                "public": True,
+                "params": list(params),
+                "attrs": list(dict.fromkeys([*inputs, *outputs])),
+            }
+        },
+    }
+
+
+class PedsimSimulator(mosaik_api_v3.Simulator):
+    """Base class: subclasses set ``MODEL``, ``PARAMS``, ``INPUTS``, ``OUTPUTS``.
+
+    Subclasses implement :meth:`setup` (simulator parameters), :meth:`create_entity`
+    and :meth:`advance`, and fill ``self.outputs`` (attribute -> value) each step.
+    """
+
+    MODEL: ClassVar[str] = ""
+    PARAMS: ClassVar[list[str]] = []
+    INPUTS: ClassVar[list[str]] = []
+    OUTPUTS: ClassVar[list[str]] = []
+    EID: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        super().__init__(make_meta(self.MODEL, self.PARAMS, self.INPUTS, self.OUTPUTS))
+        self.step_s = 0
+        self.start = pd.Timestamp(0)
+        self.timings: dict[str, float] | None = None
+        self.sid = ""
+        self.eid = ""
+        self.outputs: dict[str, Any] = {}
+
+    def init(
+        self,
+        sid: str,
+        time_resolution: float = 1.0,
+        *,
+        step_s: int,
+        start: str,
+        timings: dict[str, float] | None = None,
+        **params: Any,
+    ) -> dict:
+        """Initialise (mosaik API).
+
+        Parameters
+        ----------
+        sid : str
+            Simulator id.
+        time_resolution : float
+            Seconds per mosaik time unit; pedsim requires 1.
+        step_s : int
+            Step size in seconds.
+        start : str
+            ISO date-time of mosaik time 0.
+        timings : dict, optional
+            Receives the wall-clock seconds spent in ``step`` under key ``sid``.
+        **params
+            Simulator-specific parameters, passed to :meth:`setup`.
+
+        Returns
+        -------
+        dict
+            The META.
+        """
+        if time_resolution != 1.0:
+            raise ValueError(f"{sid}: pedsim simulators need time_resolution=1 (seconds)")
+        self.sid, self.step_s, self.start = sid, int(step_s), pd.Timestamp(start)
+        self.timings = timings
+        if timings is not None:
+            timings.setdefault(sid, 0.0)
+        self.setup(**params)
+        return self.meta
+
+    def setup(self, **params: Any) -> None:
+        """Take simulator-specific parameters (override when there are any)."""
+        if params:
+            raise TypeError(f"{self.sid}: unexpected parameters {sorted(params)}")
+
+    def create(self, num: int, model: str, **model_params: Any) -> list[dict]:
+        """Create the simulator's single entity (mosaik API)."""
+        if num != 1 or self.eid:
+            raise ValueError(f"{self.sid}: create exactly one {self.MODEL} entity per simulator")
+        self.eid = self.EID or self.MODEL.lower()
+        self.create_entity(**model_params)
+        return [{"eid": self.eid, "type": model}]
+
+    def create_entity(self, **model_params: Any) -> None:
+        """Set up the entity's state (override)."""
+
+    def step(self, time: int, inputs: dict, max_advance: int) -> int:
+        """Advance one step (mosaik API); times the work."""
+        t0 = _time.perf_counter()
+        self.advance(time, inputs.get(self.eid, {}))
+        if self.timings is not None:
+            self.timings[self.sid] += _time.perf_counter() - t0
+        return time + self.step_s
+
+    def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Compute ``self.outputs`` for the step starting at ``time`` (override)."""
+        raise NotImplementedError
+
+    def get_data(self, outputs: dict) -> dict:
+        """Return requested outputs (mosaik API)."""
+        data: dict[str, dict[str, Any]] = {}
+        for eid, attrs in outputs.items():
+            data[eid] = {attr: self.outputs[attr] for attr in attrs}
+        return data
+
+    def when(self, time: int) -> str:
+        """Return the date-time of mosaik ``time`` (for messages)."""
+        return (self.start + pd.Timedelta(seconds=time)).isoformat()
+
+
+def sum_inputs(values: Mapping[str, Any], size: int) -> np.ndarray:
+    """Sum the arrays connected to one input attribute.
+
+    Parameters
+    ----------
+    values : mapping
+        Source full id -> array of length ``size``.
+    size : int
+        Expected length.
+
+    Returns
+    -------
+    numpy.ndarray
+        Their element-wise sum (zeros when nothing is connected).
+    """
+    total = np.zeros(size)
+    for arr in values.values():
+        total += arr
+    return total
