@@ -101,13 +101,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         summary = run_scenario(scenario, args.out, progress=not args.no_progress)
     except RunFailedError as exc:
-        print(f"pedsim: run failed: {exc}\nresults so far: {exc.path} (status failed)",
-              file=sys.stderr)
+        print(
+            f"pedsim: run failed: {exc}\nresults so far: {exc.path} (status failed)",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         out = args.out or scenario.output_path
-        print(f"pedsim: interrupted; results so far: {out} (status interrupted)",
-              file=sys.stderr)
+        print(f"pedsim: interrupted; results so far: {out} (status interrupted)", file=sys.stderr)
         return 130
     per_step = 1000 * summary.wall_s / max(summary.n_steps, 1)
     print(

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pandapower as pp
+import pandas as pd
 
 from pedsim.scenario import Scenario, resolve_input
 from pedsim.scenario.load import SIMBENCH_DATA_START

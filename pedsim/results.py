@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,7 @@ def package_versions() -> dict[str, str]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 @dataclass
@@ -129,9 +129,7 @@ class ResultsWriter:
         self.n_done = 0
         time = self.file.create_group("time")
         time.create_dataset("t_s", (0,), maxshape=(None,), dtype=np.int64, chunks=(self.chunk,))
-        time.create_dataset(
-            "timestamp", (0,), maxshape=(None,), dtype="S19", chunks=(self.chunk,)
-        )
+        time.create_dataset("timestamp", (0,), maxshape=(None,), dtype="S19", chunks=(self.chunk,))
 
     def add_labels(self, kind: str, labels: Iterable[str]) -> str:
         """Store column labels for series of one kind; return the label dataset path."""
@@ -247,6 +245,8 @@ class Results:
     series : dict
         ``"<group>/<name>"`` -> DataFrame (or Series for scalars), with ``.attrs`` unit,
         description, sign.
+    labels : dict
+        Label kind -> labels (``bus``, ``loads``, ``loads_bus`` (bus id of each load), ...).
     """
 
     path: Path
@@ -256,6 +256,7 @@ class Results:
     timings: dict[str, float]
     index: pd.DatetimeIndex
     series: dict[str, pd.DataFrame | pd.Series] = field(default_factory=dict)
+    labels: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -312,9 +313,7 @@ def read_results(path: str | Path) -> Results:
         index = pd.DatetimeIndex(
             pd.to_datetime([_text(x) for x in f["time/timestamp"][:]]), name="time"
         )
-        labels = {
-            f"labels/{k}": [_text(x) for x in f["labels"][k][:]] for k in f.get("labels", {})
-        }
+        labels = {f"labels/{k}": [_text(x) for x in f["labels"][k][:]] for k in f.get("labels", {})}
         out: dict[str, pd.DataFrame | pd.Series] = {}
         for group in f.get("series", {}).values():
             for name, ds in group.items():
@@ -336,6 +335,5 @@ def read_results(path: str | Path) -> Results:
             timings={k: float(v) for k, v in f["timings"].attrs.items()},
             index=index,
             series=out,
+            labels={k.removeprefix("labels/"): v for k, v in labels.items()},
         )
-
-

@@ -51,9 +51,10 @@ def step_means(
     offset_s = (start - src_start).total_seconds()
     end_s = offset_s + n_steps * dt_s
     if offset_s < 0 or end_s > values.shape[0] * src_dt_s:
+        stop = start + pd.Timedelta(seconds=n_steps * dt_s)
+        src_stop = src_start + pd.Timedelta(seconds=values.shape[0] * src_dt_s)
         raise ValueError(
-            f"period [{start}, {start + pd.Timedelta(seconds=n_steps * dt_s)}) lies outside "
-            f"the data [{src_start}, {src_start + pd.Timedelta(seconds=values.shape[0] * src_dt_s)})"
+            f"period [{start}, {stop}) lies outside the data [{src_start}, {src_stop})"
         )
     if offset_s % src_dt_s == 0 and dt_s % src_dt_s == 0:  # aligned block means: fast path
         i0, k = int(offset_s // src_dt_s), dt_s // src_dt_s

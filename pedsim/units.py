@@ -44,9 +44,7 @@ QUANTITIES: dict[str, Quantity] = {
     "va_degree": Quantity("degree", "bus voltage angle"),
     "loading_line_percent": Quantity("%", "line loading (current over rated current)"),
     "loading_trafo_percent": Quantity("%", "transformer loading"),
-    "p_trafo_kw": Quantity(
-        "kW", "active power into the transformer high-voltage side", LOAD_SIGN
-    ),
+    "p_trafo_kw": Quantity("kW", "active power into the transformer high-voltage side", LOAD_SIGN),
     "q_trafo_kvar": Quantity(
         "kvar", "reactive power into the transformer high-voltage side", LOAD_SIGN
     ),

@@ -6,8 +6,13 @@ import pytest
 
 from pedsim.results import ResultsWriter, read_results
 
-META = {"scenario_name": "t", "seed": 3, "start": "2016-01-01T00:00:00", "step_s": 900,
-        "n_steps_planned": 10}
+META = {
+    "scenario_name": "t",
+    "seed": 3,
+    "start": "2016-01-01T00:00:00",
+    "step_s": 900,
+    "n_steps_planned": 10,
+}
 
 
 def make_writer(path, chunk=4):

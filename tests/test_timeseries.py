@@ -9,8 +9,10 @@ from pedsim.timeseries import step_means
 T0 = pd.Timestamp("2016-01-01")
 
 
-@pytest.mark.parametrize(("offset_s", "dt_s", "n"), [(0, 900, 8), (0, 3600, 2), (300, 600, 5),
-                                                      (0, 60, 100), (450, 1350, 3)])
+@pytest.mark.parametrize(
+    ("offset_s", "dt_s", "n"),
+    [(0, 900, 8), (0, 3600, 2), (300, 600, 5), (0, 60, 100), (450, 1350, 3)],
+)
 def test_energy_conserved(offset_s, dt_s, n):
     rng = np.random.default_rng(0)
     values = rng.random((12, 3))

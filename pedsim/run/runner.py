@@ -7,6 +7,7 @@ completed before the stop is kept.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
@@ -85,6 +86,9 @@ def run_scenario(
         "start": scenario.start_ts.isoformat(),
         "step_s": scenario.step,
         "n_steps_planned": scenario.n_steps,
+        # Nominal sizes for capacity factors: installed PV and transformer rating.
+        "p_pv_nom_kw": float(1000 * district.net.sgen.p_mw[district.net.sgen.in_service].sum()),
+        "p_conn_kw": float(1000 * district.net.trafo.sn_mva[district.net.trafo.in_service].sum()),
     }
     writer = ResultsWriter(
         path,
@@ -122,7 +126,15 @@ def _timings(built: object) -> dict[str, float]:
 
 
 def _shutdown(built: object) -> None:
+    """Stop a world after an error: cancel mosaik's pending simulator tasks, then shut down."""
     world = getattr(built, "world", None)
-    if world is not None:
-        with contextlib.suppress(Exception):
-            world.shutdown()
+    if world is None:
+        return
+    loop = world.loop
+    with contextlib.suppress(Exception):
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    with contextlib.suppress(Exception):
+        world.shutdown()

@@ -58,7 +58,9 @@ def build_world(scenario: Scenario, district: District, writer: ResultsWriter) -
     """
     timings: dict[str, float] = {}
     common = {"step_s": scenario.step, "start": scenario.start_ts.isoformat(), "timings": timings}
-    world = mosaik.World(SIM_CONFIG, skip_greetings=True, time_resolution=1.0)
+    world = mosaik.World(
+        SIM_CONFIG, skip_greetings=True, time_resolution=1.0, configure_logging=False
+    )
 
     grid_sim = world.start("Grid", sim_id="grid", net=district.net, **common)
     grid = grid_sim.Grid.create(1)[0]
@@ -104,6 +106,7 @@ def build_world(scenario: Scenario, district: District, writer: ResultsWriter) -
         )[0]
         world.connect(ent, grid, ("p_bus_kw", "p_kw"), ("q_bus_kvar", "q_kvar"))
         writer.add_labels(name, series.names)
+        writer.add_labels(f"{name}_bus", [str(int(b)) for b in series.bus_ids])
         for attr in ("p_kw", "q_kvar"):
             _record(writer, ent.full_id, name, attr, name, len(series.names))
             world.connect(ent, rec, attr)
@@ -112,7 +115,9 @@ def build_world(scenario: Scenario, district: District, writer: ResultsWriter) -
 
 def _names(table: Any, index: Any) -> list[str]:
     names = table.name.reindex(index)
-    return [f"{i}" if not isinstance(n, str) or not n else n for i, n in zip(index, names)]
+    return [
+        f"{i}" if not isinstance(n, str) or not n else n for i, n in zip(index, names, strict=True)
+    ]
 
 
 def _record(

@@ -54,7 +54,9 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(path, "<file>", "<unparsable>", f"valid YAML ({exc})")])
+        raise ScenarioError(
+            [Problem(path, "<file>", "<unparsable>", f"valid YAML ({exc})")]
+        ) from None
     if not isinstance(raw, dict):
         raise ScenarioError([Problem(path, "<root>", raw, "a mapping of scenario fields")])
     raw.update(overrides)
@@ -93,7 +95,7 @@ def validate_scenario(raw: dict[str, Any], path: Path, text: str = "") -> Scenar
     problems.extend(p for p in _cross_checks(raw, path) if p.field not in reported)
     if problems:
         raise ScenarioError(problems)
-    assert scenario is not None  # noqa: S101 - internal invariant, not user input
+    assert scenario is not None
     scenario._source_path = path
     scenario._source_text = text
     return scenario
@@ -151,7 +153,7 @@ def _safe(func: Any, *args: Any) -> Any:
 
 
 def _cross_checks(raw: dict[str, Any], path: Path) -> list[Problem]:
-    """Checks across fields, on whatever parts of ``raw`` parse."""
+    """Check across fields, on whatever parts of ``raw`` parse."""
     problems: list[Problem] = []
     step = _safe(parse_seconds, raw.get("step", 900))
     if step is not None and step <= 0:
@@ -180,9 +182,7 @@ def _cross_checks(raw: dict[str, Any], path: Path) -> list[Problem]:
                 Problem(path, field, value, f"an end after the start ({start_ts.isoformat()})")
             )
         elif step is not None and int((end_ts - start_ts).total_seconds()) % step:
-            problems.append(
-                Problem(path, field, value, f"a whole number of steps of {step} s")
-            )
+            problems.append(Problem(path, field, value, f"a whole number of steps of {step} s"))
         problems.extend(_data_period_checks(raw, path, start_ts, end_ts))
     problems.extend(_grid_checks(raw, path))
     return problems

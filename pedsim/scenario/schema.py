@@ -48,9 +48,7 @@ def parse_seconds(value: object) -> int:
     try:
         td = pd.Timedelta(value)
     except (ValueError, TypeError):
-        raise ValueError(
-            "a duration such as '15min', '7 days', 'PT15M' or whole seconds"
-        ) from None
+        raise ValueError("a duration such as '15min', '7 days', 'PT15M' or whole seconds") from None
     if pd.isna(td):
         raise ValueError("a duration, not NaT")
     seconds = td.total_seconds()
