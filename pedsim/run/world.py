@@ -1,8 +1,15 @@
-"""Build the mosaik World of a scenario: start simulators, create entities, connect."""
+"""Build the mosaik World of a scenario: start simulators, create entities, connect.
+
+The grid, the SimBench load profiles and the recorder are always there; each kind of
+asset (buildings with heat pumps, PV, EVs, batteries, controller) is added by a builder
+function ``add_<kind>(ctx: BuildContext)`` in its own module under :mod:`pedsim.run`,
+which starts its simulator, connects it to the grid and registers what is recorded.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import mosaik
@@ -18,6 +25,105 @@ SIM_CONFIG: dict[str, dict[str, str]] = {
     "Profiles": {"python": "pedsim.sims.profiles:ProfileSim"},
     "Recorder": {"python": "pedsim.sims.recorder:RecorderSim"},
 }
+
+#: Asset builders, called in this order once grid, loads and recorder exist.
+ASSET_BUILDERS: tuple[Callable[[BuildContext], None], ...] = ()
+
+GRID_SERIES: dict[str, str | None] = {
+    "vm_pu": "bus",
+    "va_degree": "bus",
+    "loading_line_percent": "line",
+    "pl_line_kw": "line",
+    "loading_trafo_percent": "trafo",
+    "pl_trafo_kw": "trafo",
+    "p_trafo_kw": "trafo",
+    "q_trafo_kvar": "trafo",
+    "p_ext_grid_kw": "ext_grid",
+    "p_loss_kw": None,
+}
+
+
+@dataclass
+class BuildContext:
+    """What an asset builder needs to add its simulator to the world.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The validated scenario.
+    district : District
+        Grid and SimBench profiles for the run period.
+    world : mosaik.World
+        The world being built.
+    writer : ResultsWriter
+        The open results file.
+    grid : mosaik entity
+        The grid entity; connect per-bus ``p_bus_kw``/``q_bus_kvar`` to its
+        ``p_kw``/``q_kvar``.
+    recorder : mosaik entity
+        The recorder entity.
+    common : dict
+        Keyword arguments every pedsim simulator's ``init`` takes (step, start, timings).
+    bus_index : numpy.ndarray
+        pandapower bus ids in the grid simulator's order.
+    rng : numpy.random.Generator
+        Seeded from the scenario; builders draw from it in a fixed order.
+    timings : dict
+        Simulator id -> wall seconds stepping.
+    """
+
+    scenario: Scenario
+    district: District
+    world: Any
+    writer: ResultsWriter
+    grid: Any
+    recorder: Any
+    common: dict[str, Any]
+    bus_index: np.ndarray
+    rng: np.random.Generator
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_bus(self) -> int:
+        """Number of grid buses."""
+        return len(self.bus_index)
+
+    def bus_positions(self, bus_ids: Any) -> np.ndarray:
+        """Positions in the grid's bus order of pandapower bus ids.
+
+        Raises
+        ------
+        ValueError
+            For an id that is not a bus of the grid.
+        """
+        lookup = {int(b): i for i, b in enumerate(self.bus_index)}
+        try:
+            return np.array([lookup[int(b)] for b in np.atleast_1d(bus_ids)], dtype=np.int64)
+        except KeyError as exc:
+            raise ValueError(f"bus {exc.args[0]} is not a bus of the grid") from None
+
+    def record(
+        self, entity: Any, group: str, attr: str, kind: str | None, width: int | None
+    ) -> None:
+        """Record ``entity.attr`` as ``/series/<group>/<attr>`` (columns from labels ``kind``).
+
+        ``kind`` None records one scalar per step.
+        """
+        q = quantity(attr)
+        self.writer.add_series(
+            (entity.full_id, attr),
+            f"{group}/{attr}",
+            unit=q.unit,
+            description=q.description,
+            sign=q.sign,
+            width=width if kind is not None else None,
+            columns=f"labels/{kind}" if kind is not None else "",
+        )
+        self.world.connect(entity, self.recorder, attr)
+
+    def connect_to_grid(self, entity: Any) -> None:
+        """Feed ``entity``'s per-bus ``p_bus_kw``/``q_bus_kvar`` into the grid."""
+        self.world.connect(entity, self.grid, ("p_bus_kw", "p_kw"), ("q_bus_kvar", "q_kvar"))
 
 
 @dataclass
@@ -61,38 +167,30 @@ def build_world(scenario: Scenario, district: District, writer: ResultsWriter) -
     world = mosaik.World(
         SIM_CONFIG, skip_greetings=True, time_resolution=1.0, configure_logging=False
     )
-
-    grid_sim = world.start("Grid", sim_id="grid", net=district.net, **common)
-    grid = grid_sim.Grid.create(1)[0]
-    bus_index = district.net.bus.index.to_numpy()  # the grid simulator's bus order
-
-    recorder = world.start("Recorder", sim_id="recorder", writer=writer, **common)
-    rec = recorder.Recorder.create(1)[0]
-
     net = district.net
+    bus_index = net.bus.index.to_numpy()  # the grid simulator's bus order
+    grid = world.start("Grid", sim_id="grid", net=net, **common).Grid.create(1)[0]
+    recorder = world.start("Recorder", sim_id="recorder", writer=writer, **common)
+    ctx = BuildContext(
+        scenario=scenario,
+        district=district,
+        world=world,
+        writer=writer,
+        grid=grid,
+        recorder=recorder.Recorder.create(1)[0],
+        common=common,
+        bus_index=bus_index,
+        rng=np.random.default_rng(scenario.seed),
+        timings=timings,
+    )
     writer.add_labels("bus", _names(net.bus, bus_index))
-    writer.add_labels("line", _names(net.line, net.line.index))
-    writer.add_labels("trafo", _names(net.trafo, net.trafo.index))
-    writer.add_labels("ext_grid", _names(net.ext_grid, net.ext_grid.index))
-    kinds = {
-        "vm_pu": "bus",
-        "va_degree": "bus",
-        "loading_line_percent": "line",
-        "pl_line_kw": "line",
-        "loading_trafo_percent": "trafo",
-        "pl_trafo_kw": "trafo",
-        "p_trafo_kw": "trafo",
-        "q_trafo_kvar": "trafo",
-        "p_ext_grid_kw": "ext_grid",
-        "p_loss_kw": None,
-    }
-    widths = {"bus": len(bus_index), "line": len(net.line), "trafo": len(net.trafo)}
-    widths["ext_grid"] = len(net.ext_grid)
-    for attr, kind in kinds.items():
-        _record(writer, grid.full_id, "grid", attr, kind, widths.get(kind or ""))
-        world.connect(grid, rec, attr)
+    widths = {"bus": len(bus_index)}
+    for kind in ("line", "trafo", "ext_grid"):
+        writer.add_labels(kind, _names(net[kind], net[kind].index))
+        widths[kind] = len(net[kind])
+    for attr, kind in GRID_SERIES.items():
+        ctx.record(grid, "grid", attr, kind, widths.get(kind or ""))
 
-    bus_pos = {int(b): i for i, b in enumerate(bus_index)}
     for name, series in (("loads", district.loads), ("pv", district.pv)):
         if len(series.names) == 0:
             continue
@@ -101,35 +199,19 @@ def build_world(scenario: Scenario, district: District, writer: ResultsWriter) -
             1,
             p_kw=series.p_kw,
             q_kvar=series.q_kvar,
-            bus_pos=np.array([bus_pos[int(b)] for b in series.bus_ids], dtype=np.int64),
-            n_bus=len(bus_index),
+            bus_pos=ctx.bus_positions(series.bus_ids),
+            n_bus=ctx.n_bus,
         )[0]
-        world.connect(ent, grid, ("p_bus_kw", "p_kw"), ("q_bus_kvar", "q_kvar"))
+        ctx.connect_to_grid(ent)
         writer.add_labels(name, series.names)
         writer.add_labels(f"{name}_bus", [str(int(b)) for b in series.bus_ids])
         for attr in ("p_kw", "q_kvar"):
-            _record(writer, ent.full_id, name, attr, name, len(series.names))
-            world.connect(ent, rec, attr)
+            ctx.record(ent, name, attr, name, len(series.names))
+    for builder in ASSET_BUILDERS:
+        builder(ctx)
     return BuiltWorld(world=world, until=scenario.n_steps * scenario.step, timings=timings)
 
 
 def _names(table: Any, index: Any) -> list[str]:
     names = table.name.reindex(index)
-    return [
-        f"{i}" if not isinstance(n, str) or not n else n for i, n in zip(index, names, strict=True)
-    ]
-
-
-def _record(
-    writer: ResultsWriter, src: str, group: str, attr: str, kind: str | None, width: int | None
-) -> None:
-    q = quantity(attr)
-    writer.add_series(
-        (src, attr),
-        f"{group}/{attr}",
-        unit=q.unit,
-        description=q.description,
-        sign=q.sign,
-        width=width if kind is not None else None,
-        columns=f"labels/{kind}" if kind is not None else "",
-    )
+    return [n if isinstance(n, str) and n else f"{i}" for i, n in zip(index, names, strict=True)]

@@ -11,7 +11,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pedsim.scenario.errors import MISSING, Problem, ScenarioError
+from pedsim.scenario.flex import check_flex
 from pedsim.scenario.schema import Scenario, parse_duration, parse_seconds, resolve_end
+from pedsim.scenario.thermal import check_thermal
 
 #: Period covered by SimBench profiles: the year 2016 in 15-minute steps.
 SIMBENCH_DATA_START = pd.Timestamp("2016-01-01 00:00")
@@ -185,6 +187,8 @@ def _cross_checks(raw: dict[str, Any], path: Path) -> list[Problem]:
             problems.append(Problem(path, field, value, f"a whole number of steps of {step} s"))
         problems.extend(_data_period_checks(raw, path, start_ts, end_ts))
     problems.extend(_grid_checks(raw, path))
+    problems.extend(check_thermal(raw, path))
+    problems.extend(check_flex(raw, path))
     return problems
 
 

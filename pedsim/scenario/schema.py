@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+from pydantic import BeforeValidator, Field, PrivateAttr
+
+from pedsim.scenario.flex import EVConfig, StorageConfig
+from pedsim.scenario.schema_base import StrictModel
+from pedsim.scenario.thermal import BuildingsConfig, PVConfig, WeatherConfig
 
 _YEARS = re.compile(r"^\s*(\d+)\s*(y|yr|year|years)\s*$", re.IGNORECASE)
 
@@ -79,12 +83,6 @@ Seconds = Annotated[int, BeforeValidator(parse_seconds)]
 Duration = Annotated[int | str, BeforeValidator(parse_duration)]
 
 
-class StrictModel(BaseModel):
-    """Base for all scenario sections: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class GridConfig(StrictModel):
     """The low-voltage grid: a SimBench code or a pandapower JSON file (exactly one)."""
 
@@ -143,6 +141,13 @@ class Scenario(StrictModel):
     profiles: ProfilesConfig = ProfilesConfig()
     output: OutputConfig = OutputConfig()
     simulation: SimulationConfig = SimulationConfig()
+    weather: WeatherConfig = WeatherConfig()
+    pv: PVConfig = PVConfig()
+    buildings: BuildingsConfig | None = Field(
+        None, description="Thermal buildings with heat pumps (absent: none)."
+    )
+    ev: EVConfig | None = Field(None, description="EV fleet (absent: none).")
+    storage: StorageConfig | None = Field(None, description="Batteries (absent: none).")
 
     _source_path: Path | None = PrivateAttr(None)
     _source_text: str = PrivateAttr("")
