@@ -1,0 +1,1 @@
+"""pedsim benchmarks: ratios measured side by side in one run (not timed tests)."""
