@@ -19,6 +19,17 @@ from pedsim.analysis.kpi import (
 )
 from pedsim.results import Results
 
+#: Role of each recorded unit group in the electric flows of the KPI specification:
+#: ``load`` is electric use l (appliances, heat pumps, EV charging), ``generation`` is PV
+#: output g (recorded negative, load convention), ``storage`` is battery net charge s.
+GROUP_ROLES: dict[str, str] = {
+    "loads": "load",
+    "heat_pumps": "load",
+    "ev": "load",
+    "pv": "generation",
+    "storage": "storage",
+}
+
 
 def _per_bus(frame: pd.DataFrame, buses: list[str], columns: list[str]) -> pd.DataFrame:
     """Sum unit columns onto their buses (the points of delivery)."""
@@ -29,8 +40,9 @@ def _per_bus(frame: pd.DataFrame, buses: list[str], columns: list[str]) -> pd.Da
 def flows_from_results(results: Results) -> Flows:
     """Electric flows per point of delivery (grid bus) of a run.
 
-    Each grid bus with a load or a PV plant is one point of delivery: its use is the sum
-    of its loads, its generation the sum of its PV plants' output.
+    Each grid bus with a recorded unit (load, heat pump, EV, PV plant, battery) is one
+    point of delivery; the units' powers are summed onto it by their role in
+    :data:`GROUP_ROLES`.
 
     Parameters
     ----------
@@ -40,19 +52,24 @@ def flows_from_results(results: Results) -> Flows:
     Returns
     -------
     Flows
-        Load and generation in kW per point of delivery, at the run's step.
+        Use, generation (and storage, EV and heat parts where recorded) in kW per point
+        of delivery, at the run's step.
     """
-    loads = results.series.get("loads/p_kw")
-    pv = results.series.get("pv/p_kw")
-    load_bus = results.labels.get("loads_bus", [])
-    pv_bus = results.labels.get("pv_bus", [])
-    buses = sorted(set(load_bus) | set(pv_bus), key=int)
-    empty = pd.DataFrame(0.0, index=results.index, columns=buses)
-    load = _per_bus(loads, load_bus, buses) if loads is not None else empty
-    gen = -_per_bus(pv, pv_bus, buses) if pv is not None else empty
+    present = [g for g in GROUP_ROLES if f"{g}/p_kw" in results.series]
+    buses = sorted({b for g in present for b in results.labels.get(f"{g}_bus", [])}, key=int)
+    zero = pd.DataFrame(0.0, index=results.index, columns=buses)
+    parts = {role: zero.copy() for role in ("load", "generation", "storage")}
+    by_group = {}
+    for group in present:
+        per_bus = _per_bus(results[f"{group}/p_kw"], results.labels[f"{group}_bus"], buses)
+        by_group[group] = per_bus
+        parts[GROUP_ROLES[group]] += per_bus
     return Flows(
-        load_kw=load.to_numpy(),
-        generation_kw=np.clip(gen.to_numpy(), 0.0, None),
+        load_kw=parts["load"].to_numpy(),
+        generation_kw=np.clip(-parts["generation"].to_numpy(), 0.0, None),
+        storage_kw=parts["storage"].to_numpy() if "storage" in by_group else None,
+        ev_kw=by_group["ev"].to_numpy() if "ev" in by_group else None,
+        heat_kw=by_group["heat_pumps"].to_numpy() if "heat_pumps" in by_group else None,
         dt_h=results.step_h,
         index=results.index,
         building_ids=[f"bus {b}" for b in buses],
