@@ -145,7 +145,12 @@ class BuiltWorld:
     timings: dict[str, float]
 
 
-def build_world(scenario: Scenario, district: District, writer: ResultsWriter) -> BuiltWorld:
+def build_world(
+    scenario: Scenario,
+    district: District,
+    writer: ResultsWriter,
+    sim_config: dict[str, dict[str, str]] | None = None,
+) -> BuiltWorld:
     """Create the mosaik World for ``scenario``.
 
     Parameters
@@ -156,6 +161,9 @@ def build_world(scenario: Scenario, district: District, writer: ResultsWriter) -
         Grid and profiles loaded for the run period.
     writer : ResultsWriter
         Open results file; the recorder appends every step to it.
+    sim_config : dict, optional
+        mosaik simulator configuration replacing :data:`SIM_CONFIG` (same simulator
+        names), e.g. to measure the co-simulation floor with null simulators.
 
     Returns
     -------
@@ -165,7 +173,10 @@ def build_world(scenario: Scenario, district: District, writer: ResultsWriter) -
     timings: dict[str, float] = {}
     common = {"step_s": scenario.step, "start": scenario.start_ts.isoformat(), "timings": timings}
     world = mosaik.World(
-        SIM_CONFIG, skip_greetings=True, time_resolution=1.0, configure_logging=False
+        sim_config or SIM_CONFIG,
+        skip_greetings=True,
+        time_resolution=1.0,
+        configure_logging=False,
     )
     net = district.net
     bus_index = net.bus.index.to_numpy()  # the grid simulator's bus order
