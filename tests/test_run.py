@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandapower as pp
 import pytest
@@ -120,6 +121,15 @@ def test_failed_run_keeps_steps_and_names_time(tmp_path):
     assert res.attrs["n_steps_done"] == len(res.index)
 
 
+def steps_written(path: Path) -> int:
+    """Steps already flushed to a results file that is still being written."""
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return int(f.attrs["n_steps_done"])
+    except (OSError, KeyError):
+        return 0
+
+
 @pytest.mark.slow
 def test_interrupted_run(tmp_path):
     """Ctrl-C: the file is marked interrupted and keeps the completed steps."""
@@ -135,10 +145,9 @@ def test_interrupted_run(tmp_path):
         stderr=subprocess.PIPE,
         env=env,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not out.exists():  # created before stepping
-        time.sleep(0.2)
-    time.sleep(10)  # world set-up, then some chunks of 96 steps complete
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and steps_written(out) < 96:
+        time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err.decode()

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,27 +101,65 @@ def run_scenario(
         chunk_steps=min(scenario.output.chunk_steps, scenario.n_steps),
     )
     built = None
+    stop = threading.Event()
     t0 = time.perf_counter()
     try:
-        built = build_world(scenario, district, writer)
+        built = build_world(scenario, district, writer, stop=stop)
         t0 = time.perf_counter()
-        built.world.run(
-            until=built.until,
-            print_progress=progress,
-            lazy_stepping=scenario.simulation.lazy_stepping,
-        )
+        with _stop_on_sigint(stop):
+            built.world.run(
+                until=built.until,
+                print_progress=progress,
+                lazy_stepping=scenario.simulation.lazy_stepping,
+            )
     except KeyboardInterrupt:
         _shutdown(built)
         writer.close("interrupted", "interrupted by the user (Ctrl-C)", _timings(built))
         raise
     except Exception as exc:
         _shutdown(built)
+        if _caused_by_interrupt(exc):  # Ctrl-C raised inside compiled code
+            writer.close("interrupted", "interrupted by the user (Ctrl-C)", _timings(built))
+            raise KeyboardInterrupt from exc
         message = f"{type(exc).__name__}: {exc}"
         writer.close("failed", message, _timings(built))
         raise RunFailedError(message, path) from exc
     wall = time.perf_counter() - t0
     writer.close("complete", "", _timings(built), {"wall_s": wall})
     return RunSummary(path, "complete", scenario.n_steps, wall, _timings(built))
+
+
+@contextlib.contextmanager
+def _stop_on_sigint(stop: threading.Event) -> Iterator[None]:
+    """Turn the first Ctrl-C into a stop request handled after the current step.
+
+    The recorder then raises ``KeyboardInterrupt`` at a step boundary, so every completed
+    step is kept; a second Ctrl-C interrupts at once.  Only in the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _caused_by_interrupt(exc: BaseException | None) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _timings(built: object) -> dict[str, float]:

@@ -8,6 +8,7 @@ which starts its simulator, connects it to the grid and registers what is record
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ import numpy as np
 
 from pedsim.gridmodel import District
 from pedsim.results import ResultsWriter
+from pedsim.run.flex import add_flex
+from pedsim.run.thermal import add_thermal
 from pedsim.scenario import Scenario
 from pedsim.units import quantity
 
@@ -24,10 +27,14 @@ SIM_CONFIG: dict[str, dict[str, str]] = {
     "Grid": {"python": "pedsim.sims.grid:GridSim"},
     "Profiles": {"python": "pedsim.sims.profiles:ProfileSim"},
     "Recorder": {"python": "pedsim.sims.recorder:RecorderSim"},
+    "EV": {"python": "pedsim.sims.ev:EVSim"},
+    "Storage": {"python": "pedsim.sims.storage:StorageSim"},
+    "PV": {"python": "pedsim.sims.pv:PVSim"},
+    "Buildings": {"python": "pedsim.sims.building:BuildingSim"},
 }
 
 #: Asset builders, called in this order once grid, loads and recorder exist.
-ASSET_BUILDERS: tuple[Callable[[BuildContext], None], ...] = ()
+ASSET_BUILDERS: tuple[Callable[[BuildContext], None], ...] = (add_thermal, add_flex)
 
 GRID_SERIES: dict[str, str | None] = {
     "vm_pu": "bus",
@@ -70,6 +77,9 @@ class BuildContext:
         Seeded from the scenario; builders draw from it in a fixed order.
     timings : dict
         Simulator id -> wall seconds stepping.
+    grid_sources : list
+        Entities connected to the grid so far (by :meth:`connect_to_grid`), each with
+        per-bus ``p_bus_kw``/``q_bus_kvar`` outputs.
     """
 
     scenario: Scenario
@@ -82,6 +92,7 @@ class BuildContext:
     bus_index: np.ndarray
     rng: np.random.Generator
     timings: dict[str, float] = field(default_factory=dict)
+    grid_sources: list[Any] = field(default_factory=list)
 
     @property
     def n_bus(self) -> int:
@@ -124,6 +135,7 @@ class BuildContext:
     def connect_to_grid(self, entity: Any) -> None:
         """Feed ``entity``'s per-bus ``p_bus_kw``/``q_bus_kvar`` into the grid."""
         self.world.connect(entity, self.grid, ("p_bus_kw", "p_kw"), ("q_bus_kvar", "q_kvar"))
+        self.grid_sources.append(entity)
 
 
 @dataclass
@@ -150,6 +162,7 @@ def build_world(
     district: District,
     writer: ResultsWriter,
     sim_config: dict[str, dict[str, str]] | None = None,
+    stop: threading.Event | None = None,
 ) -> BuiltWorld:
     """Create the mosaik World for ``scenario``.
 
@@ -164,6 +177,9 @@ def build_world(
     sim_config : dict, optional
         mosaik simulator configuration replacing :data:`SIM_CONFIG` (same simulator
         names), e.g. to measure the co-simulation floor with null simulators.
+    stop : threading.Event, optional
+        When set, the recorder ends the run with ``KeyboardInterrupt`` after the current
+        step is recorded (how Ctrl-C stops a run cleanly).
 
     Returns
     -------
@@ -181,7 +197,7 @@ def build_world(
     net = district.net
     bus_index = net.bus.index.to_numpy()  # the grid simulator's bus order
     grid = world.start("Grid", sim_id="grid", net=net, **common).Grid.create(1)[0]
-    recorder = world.start("Recorder", sim_id="recorder", writer=writer, **common)
+    recorder = world.start("Recorder", sim_id="recorder", writer=writer, stop=stop, **common)
     ctx = BuildContext(
         scenario=scenario,
         district=district,
@@ -203,8 +219,8 @@ def build_world(
         ctx.record(grid, "grid", attr, kind, widths.get(kind or ""))
 
     for name, series in (("loads", district.loads), ("pv", district.pv)):
-        if len(series.names) == 0:
-            continue
+        if len(series.names) == 0 or (name == "pv" and scenario.pv.source == "pvlib"):
+            continue  # with pv.source pvlib, PV comes from pedsim.run.thermal
         sim = world.start("Profiles", sim_id=name, **common)
         ent = sim.Profile.create(
             1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -11,7 +12,9 @@ from pedsim.sims.base import PedsimSimulator
 class RecorderSim(PedsimSimulator):
     """Accepts any inputs and appends them to a :class:`pedsim.results.ResultsWriter`.
 
-    Simulator parameter ``writer``: the open results writer (in-process object).
+    Simulator parameters: ``writer``, the open results writer (in-process object), and
+    optionally ``stop``, a :class:`threading.Event`; once it is set, the recorder ends the
+    run right after recording the current step.
     """
 
     MODEL: ClassVar[str] = "Recorder"
@@ -20,9 +23,10 @@ class RecorderSim(PedsimSimulator):
         super().__init__()
         self.meta["models"]["Recorder"]["any_inputs"] = True
 
-    def setup(self, *, writer: Any) -> None:
-        """Keep the writer."""
+    def setup(self, *, writer: Any, stop: threading.Event | None = None) -> None:
+        """Keep the writer and the stop request flag."""
         self.writer = writer
+        self.stop = stop
 
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Append the step's values: one row per series."""
@@ -30,3 +34,5 @@ class RecorderSim(PedsimSimulator):
             time, {(src, attr): v for attr, by_src in inputs.items() for src, v in by_src.items()}
         )
         self.outputs = {}
+        if self.stop is not None and self.stop.is_set():
+            raise KeyboardInterrupt("stop requested after a recorded step")
