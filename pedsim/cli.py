@@ -1,6 +1,7 @@
-"""Command-line interface: ``pedsim run | validate | kpi``.
+"""Command-line interface: ``pedsim run | validate | kpi | compare | regress``.
 
-Exit codes: 0 success, 1 run failed, 2 invalid input, 130 interrupted.
+Exit codes: 0 success, 1 run failed (``regress``: a KPI failed), 2 invalid input,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -33,6 +34,25 @@ def _parser() -> argparse.ArgumentParser:
     kpi = sub.add_parser("kpi", help="print the KPIs of a results file")
     kpi.add_argument("results", type=Path)
     kpi.add_argument("--json", action="store_true", help="JSON keys are KPI names with units")
+    kpi.add_argument(
+        "--reference",
+        type=Path,
+        metavar="RESULTS",
+        help="reference run of the same period: adds flexibility KPIs against it",
+    )
+
+    cmp = sub.add_parser("compare", help="compare the KPIs of several results files")
+    cmp.add_argument("runs", nargs="+", type=Path, metavar="RESULTS")
+    cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    cmp.add_argument("--plot", type=Path, metavar="DIR", help="write comparison charts (PNG)")
+
+    reg = sub.add_parser("regress", help="check the KPIs of a results file against a golden file")
+    reg.add_argument("results", type=Path)
+    reg.add_argument("--golden", type=Path, required=True, metavar="FILE", help="YAML or JSON")
+    reg.add_argument(
+        "--update", action="store_true", help="write/refresh FILE from the run (keeps tolerances)"
+    )
+    reg.add_argument("--all", action="store_true", help="list passing KPIs too")
     return parser
 
 
@@ -50,7 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code.
     """
     args = _parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "validate": _cmd_validate, "kpi": _cmd_kpi}
+    handlers = {
+        "run": _cmd_run,
+        "validate": _cmd_validate,
+        "kpi": _cmd_kpi,
+        "compare": _cmd_compare,
+        "regress": _cmd_regress,
+    }
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
@@ -122,21 +148,112 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_kpi(args: argparse.Namespace) -> int:
+    from pedsim.analysis.compare import PeriodMismatchError
     from pedsim.analysis.report import format_kpi_table, kpis_from_results, kpis_to_json
     from pedsim.results import read_results
 
     try:
         results = read_results(args.results)
+        reference = None if args.reference is None else read_results(args.reference)
     except (ValueError, OSError) as exc:
         print(f"pedsim kpi: {exc}", file=sys.stderr)
         return 2
-    kpis = kpis_from_results(results)
+    try:
+        kpis = kpis_from_results(results, reference=reference)
+    except PeriodMismatchError as exc:
+        print(f"pedsim kpi: --reference: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(kpis_to_json(kpis), indent=2))
     else:
         print(f"{results.path}: status {results.status}")
+        if reference is not None:
+            print(f"reference: {reference.path} (status {reference.status})")
         print(format_kpi_table(kpis))
     return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from pedsim.analysis.compare import compare_runs, comparison_to_json, format_comparison
+    from pedsim.results import read_results
+
+    if len(args.runs) < 2:
+        print("pedsim compare: expected at least two results files", file=sys.stderr)
+        return 2
+    try:
+        results = [read_results(p) for p in args.runs]
+    except (ValueError, OSError) as exc:
+        print(f"pedsim compare: {exc}", file=sys.stderr)
+        return 2
+    comparison, runs = compare_runs(results)
+    if args.json:
+        print(json.dumps(comparison_to_json(comparison), indent=2))
+    else:
+        print(format_comparison(comparison))
+    if args.plot is not None:
+        from pedsim.analysis.compare_plots import plot_comparison
+
+        try:
+            written, notes = plot_comparison(runs, args.plot)
+        except OSError as exc:
+            print(f"pedsim compare: --plot {args.plot}: {exc}", file=sys.stderr)
+            return 2
+        for note in notes:
+            print(f"pedsim compare: note: {note}", file=sys.stderr)
+        for path in written:
+            print(f"pedsim compare: wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_regress(args: argparse.Namespace) -> int:
+    from pedsim.analysis.regress import (
+        check_kpis,
+        format_report,
+        golden_from_kpis,
+        read_golden,
+        write_golden,
+    )
+    from pedsim.analysis.report import kpis_from_results
+    from pedsim.results import read_results
+
+    try:
+        results = read_results(args.results)
+        previous = None
+        if not args.update or args.golden.exists():
+            previous = read_golden(args.golden)
+    except (ValueError, OSError) as exc:
+        hint = "" if args.golden.exists() else " (create it with --update)"
+        print(f"pedsim regress: {exc}{hint}", file=sys.stderr)
+        return 2
+    kpis = kpis_from_results(results)
+    if args.update:
+        source = {
+            "scenario_name": results.attrs.get("scenario_name", ""),
+            "period": kpis[0].period if kpis else "",
+            "results": results.path.name,
+            "status": results.status,
+        }
+        golden = golden_from_kpis(kpis, previous, source)
+        try:
+            write_golden(golden, args.golden)
+        except OSError as exc:
+            print(f"pedsim regress: --golden {args.golden}: {exc}", file=sys.stderr)
+            return 2
+        old = set(previous["kpis"]) if previous else set()
+        new = set(golden["kpis"])
+        changed = 0
+        if previous:
+            report = check_kpis(kpis, previous)
+            changed = sum(c.verdict == "FAIL" for c in report.checks)
+        print(
+            f"pedsim regress: wrote {args.golden}: {len(new)} KPIs ({len(new - old)} added, "
+            f"{len(old - new)} removed, {changed} changed beyond tolerance)"
+        )
+        return 0
+    report = check_kpis(kpis, previous)
+    print(f"{results.path} against {args.golden}:")
+    print(format_report(report, show_all=args.all))
+    return 0 if report.passed else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

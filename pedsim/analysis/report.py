@@ -76,18 +76,28 @@ def flows_from_results(results: Results) -> Flows:
     )
 
 
-def kpis_from_results(results: Results) -> list[KPI]:
+def kpis_from_results(results: Results, reference: Results | None = None) -> list[KPI]:
     """Compute every KPI that a results file supports.
 
     Parameters
     ----------
     results : Results
         A results file.
+    reference : Results, optional
+        A reference run of the same scenario period (e.g. control off): adds the
+        flexibility KPIs of the district net power against it (see
+        :func:`pedsim.analysis.compare.kpis_against_reference`).
 
     Returns
     -------
     list of KPI
-        Energy balance and load matching (views D and P), and grid KPIs.
+        Energy balance and load matching (views D and P), grid KPIs, and with a reference
+        the flexibility KPIs.
+
+    Raises
+    ------
+    pedsim.analysis.compare.PeriodMismatchError
+        When ``reference`` does not cover the same period at the same step.
     """
     if len(results.index) == 0:
         return []
@@ -113,6 +123,10 @@ def kpis_from_results(results: Results) -> list[KPI]:
             index=results.index,
             e_load_kwh=float(flows.load_kw.sum() * results.step_h),
         )
+    if reference is not None:
+        from pedsim.analysis.compare import kpis_against_reference
+
+        kpis += kpis_against_reference(results, reference)
     return kpis
 
 
