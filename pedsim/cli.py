@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         "--update", action="store_true", help="write/refresh FILE from the run (keeps tolerances)"
     )
     reg.add_argument("--all", action="store_true", help="list passing KPIs too")
+
+    week = sub.add_parser(
+        "plot-week", help="plot a week: zone temperatures, heat-pump power, PV (PNG)"
+    )
+    week.add_argument("results", type=Path)
+    week.add_argument("--start", help="first day shown (default: the week of most heating)")
+    week.add_argument("--out", type=Path, help="PNG file (default: next to the results)")
     return parser
 
 
@@ -76,12 +83,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kpi": _cmd_kpi,
         "compare": _cmd_compare,
         "regress": _cmd_regress,
+        "plot-week": _cmd_plot_week,
     }
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
         print("pedsim: interrupted", file=sys.stderr)
         return 130
+
+
+def _cmd_plot_week(args: argparse.Namespace) -> int:
+    from pedsim.analysis.plots import plot_week
+    from pedsim.results import read_results
+
+    try:
+        results = read_results(args.results)
+        path = plot_week(results, start=args.start, out=args.out)
+    except (ValueError, OSError) as exc:
+        print(f"pedsim plot-week: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

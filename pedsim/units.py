@@ -52,6 +52,38 @@ QUANTITIES: dict[str, Quantity] = {
     "pl_line_kw": Quantity("kW", "active losses per line"),
     "pl_trafo_kw": Quantity("kW", "active losses per transformer"),
     "p_loss_kw": Quantity("kW", "total active losses of lines and transformers"),
+    # Buildings and heat pumps
+    "t_zone_degc": Quantity("degC", "zone air temperature, mean over the step"),
+    "t_out_degc": Quantity("degC", "outdoor air temperature, mean over the step"),
+    "q_heat_w": Quantity("W", "space heat delivered to the zone, mean over the step"),
+    "q_dhw_w": Quantity("W", "domestic hot-water heat delivered, mean over the step"),
+    "q_unmet_w": Quantity("W", "heat demand not met (space heating and hot water), step mean"),
+    "cop": Quantity("-", "heat-pump coefficient of performance: heat out / electricity in"),
+    "t_set_offset_k": Quantity(
+        "K", "shift of the heating set point (controller input)", "positive raises the set point"
+    ),
+    "p_hp_cap_kw": Quantity("kW", "cap on heat-pump electric power (controller input)"),
+    # EVs and batteries
+    "soc": Quantity("-", "state of charge (0-1 of the usable capacity) at the end of the step"),
+    "plugged": Quantity("-", "fraction of the step an EV is plugged in (0-1)"),
+    "e_required_kwh": Quantity(
+        "kWh", "stored energy the plugged-in EV still needs for its departure, end of step"
+    ),
+    "e_unmet_kwh": Quantity("kWh", "stored energy missing at the departures in the step"),
+    "n_departures": Quantity("-", "number of charging sessions that ended in the step"),
+    "p_ev_set_kw": Quantity(
+        "kW", "EV charging power set-point, step mean (controller input)", LOAD_SIGN
+    ),
+    "p_bat_set_kw": Quantity(
+        "kW", "battery power set-point, step mean (controller input)", LOAD_SIGN
+    ),
+    "p_net_bus_kw": Quantity(
+        "kW", "net active power per grid bus of the other units (storage input)", LOAD_SIGN
+    ),
+    "e_throughput_kwh": Quantity(
+        "kWh", "cell-side energy charged plus discharged since the start (cumulative)"
+    ),
+    "efc": Quantity("-", "equivalent full cycles since the start: throughput / (2 capacity)"),
 }
 
 

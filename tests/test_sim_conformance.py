@@ -12,8 +12,10 @@ import pandapower.networks as pn
 import pytest
 
 from pedsim.sims.base import PedsimSimulator
+from pedsim.sims.building import BuildingSim
 from pedsim.sims.grid import GridSim
 from pedsim.sims.profiles import ProfileSim
+from pedsim.sims.pv import PVSim
 from pedsim.sims.recorder import RecorderSim
 from pedsim.units import QUANTITIES
 
@@ -55,10 +57,90 @@ def _recorder() -> tuple[PedsimSimulator, dict, dict]:
     return sim, {"vm_pu": {"grid.grid": np.ones(3)}}, {"sink": sink}
 
 
+def _pv() -> tuple[PedsimSimulator, dict, dict]:
+    import pandas as pd
+
+    from pedsim.physics.pv import PVPlants
+    from pedsim.physics.weather import Site
+
+    index = pd.date_range("2016-06-21 10:00", periods=8, freq="450s", tz="Etc/GMT-1")
+    weather = pd.DataFrame(
+        {"ghi": 700.0, "dni": 600.0, "dhi": 150.0, "temp_air": 20.0, "wind_speed": 2.0},
+        index=index,
+    )
+    plants = PVPlants(
+        p_kwp=np.array([5.0, 3.0]), tilt_deg=30.0, azimuth_deg=np.array([180.0, 90.0]),
+        losses_percent=14.0, inverter_eff=0.96, temperature_model="sapm_close_mount_glass_glass",
+    )  # fmt: skip
+    sim = PVSim()
+    sim.init("pv", 1.0, **COMMON)
+    site = Site(52.38, 13.07, 81.0, "Etc/GMT-1", "Potsdam")
+    sim.create(1, "PV", weather=weather, site=site, plants=plants, bus_pos=np.array([0, 2]),
+               n_bus=3, n_sub=2)  # fmt: skip
+    return sim, {}, {}
+
+
+def _building() -> tuple[PedsimSimulator, dict, dict]:
+    from pedsim.physics.building import RC5Params, load_archetypes
+    from pedsim.physics.heatpump import params_from_catalogue
+    from pedsim.scenario.thermal import catalogue_path, heat_pump_catalogue
+
+    catalogue = load_archetypes(catalogue_path("buildings", "tabula_de.yaml"))
+    zones = RC5Params.from_archetypes(
+        [catalogue["DE.N.SFH.05.Gen"], catalogue["DE.N.SFH.12.Gen"]], p_cool_max_w=0.0
+    )
+    hp = params_from_catalogue(heat_pump_catalogue(), ["ashp_radiator", "gshp_floor"], [8.0, 4.0])
+    sim = BuildingSim()
+    sim.init("buildings", 1.0, **COMMON)
+    t_out = np.array([-5.0, -4.0, -3.0, -6.0])
+    sim.create(1, "Buildings", zones=zones, heat_pumps=hp, t_out_degc=t_out,
+               phi_int_w=np.full((4, 2), 400.0), phi_sol_w=np.array([[0.0], [100.0], [300.0],
+               [0.0]]), bus_pos=np.array([1, 1]), n_bus=3, n_sub=2, q_dhw_w=200.0)  # fmt: skip
+    inputs = {
+        "t_set_offset_k": {"ctrl.c": np.array([0.5, -1.0])},
+        "p_hp_cap_kw": {"ctrl.c": np.array([np.inf, 1.0])},
+    }
+    return sim, inputs, {}
+
+
+def _ev() -> tuple[PedsimSimulator, dict, dict]:
+    from pedsim.physics.ev import EVFleet
+    from pedsim.sims.ev import EVSim
+
+    fleet = EVFleet([40.0, 60.0, 50.0], [11.0, 22.0, 11.0], mode=["controlled", "uncontrolled",
+                    "delayed"])  # fmt: skip
+    fleet.set_sessions([0, 1, 2], [0.0, 300.0, -600.0], [3000.0, 5000.0, 1500.0], [1.0, 0.8, 0.9],
+                       soc_arrival=[0.2, 0.5, 0.7])  # fmt: skip
+    sim = EVSim()
+    sim.init("ev", 1.0, **COMMON)
+    sim.create(1, "EVFleet", fleet=fleet, bus_pos=np.array([0, 2, 2]), n_bus=3)
+    return sim, {"p_ev_set_kw": {"ctrl.c": np.array([5.0, np.nan, 0.0])}}, {}
+
+
+def _storage() -> tuple[PedsimSimulator, dict, dict]:
+    from pedsim.physics.battery import Battery
+    from pedsim.sims.storage import StorageSim
+
+    battery = Battery([10.0, 100.0, 5.0], [5.0, 50.0, 2.5], self_discharge_per_day=0.001)
+    sim = StorageSim()
+    sim.init("storage", 1.0, **COMMON)
+    roles = {"community": np.array([False, True, False]), "local": np.ones(3, dtype=bool)}
+    sim.create(1, "Storage", battery=battery, bus_pos=np.array([1, 0, 2]), n_bus=3, **roles)
+    inputs = {
+        "p_net_bus_kw": {"loads.profile": np.array([1.0, 3.0, 2.0]), "pv.profile": -np.ones(3) * 4},
+        "p_bat_set_kw": {"ctrl.c": np.array([np.nan, np.nan, 1.0])},
+    }
+    return sim, inputs, {}
+
+
 CASES: dict[str, Callable[[], tuple[PedsimSimulator, dict, dict]]] = {
     "profile": _profile,
     "grid": _grid,
     "recorder": _recorder,
+    "pv": _pv,
+    "building": _building,
+    "ev": _ev,
+    "storage": _storage,
 }
 
 

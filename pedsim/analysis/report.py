@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pedsim.analysis.flex import kpis_flex
 from pedsim.analysis.kpi import (
     KPI,
     Flows,
@@ -17,6 +18,7 @@ from pedsim.analysis.kpi import (
     kpis_load_matching,
     kpis_to_json_dict,
 )
+from pedsim.analysis.thermal import kpis_thermal
 from pedsim.results import Results
 
 #: Role of each recorded unit group in the electric flows of the KPI specification:
@@ -123,6 +125,8 @@ def kpis_from_results(results: Results, reference: Results | None = None) -> lis
             index=results.index,
             e_load_kwh=float(flows.load_kw.sum() * results.step_h),
         )
+    kpis += kpis_thermal(results)
+    kpis += kpis_flex(results)
     if reference is not None:
         from pedsim.analysis.compare import kpis_against_reference
 

@@ -190,7 +190,7 @@ def build_fleet(scenario: Scenario, net: Any, rng: np.random.Generator) -> Fleet
     types = load_ev_types(catalogue_path(cfg.catalogue, "ev_types.yaml", scenario.source_path))
     start, end = scenario.start_ts, scenario.end_ts
     elaad = None
-    cols: dict[str, list[Any]] = {k: [] for k in ("cap", "ac", "v2g", "v2g_kw", "kw", "bidi")}
+    cols: dict[str, list[Any]] = {k: [] for k in ("cap", "kw", "v2g_kw", "bidi")}
     names: list[str] = []
     buses: list[np.ndarray] = []
     modes: list[str] = []
@@ -343,8 +343,12 @@ def build_storage(scenario: Scenario, net: Any, rng: np.random.Generator) -> Sto
     if cfg.batteries:
         file = catalogue_path(cfg.catalogue, "battery_types.yaml", scenario.source_path)
         types = load_battery_types(file)
+        used: dict[str, int] = {}  # label -> units so far: groups sharing a label continue it
         for g in cfg.batteries:
-            rows += _group_rows(g, types[g.type], net, rng)
+            label = g.name or g.type
+            new = _group_rows(g, types[g.type], net, rng, label, used.get(label, 0))
+            used[label] = used.get(label, 0) + len(new)
+            rows += new
     if not rows:
         return None
     df = pd.DataFrame(rows)
@@ -362,15 +366,14 @@ _ROLE_KEYS = ("name", "bus", "community", "local")
 
 
 def _group_rows(
-    g: BatteryGroupConfig, btype: Any, net: Any, rng: np.random.Generator
+    g: BatteryGroupConfig, btype: Any, net: Any, rng: np.random.Generator, label: str, first: int
 ) -> list[dict[str, Any]]:
     kind = g.kind or btype.kind
     bus = place(g, None, net, rng, default_bus=TRAFO_LV if kind == "community" else None)
     p = battery_parameters(g, btype)
     soc0 = g.soc_init if g.soc_init is not None else min(max(0.5, p["soc_min"]), p["soc_max"])
-    label = g.name or g.type
     return [
-        {"name": f"{label}.{k}", "bus": int(b), "community": kind == "community",
+        {"name": f"{label}.{first + k}", "bus": int(b), "community": kind == "community",
          "local": g.control == "self_consumption", **p, "soc_init": soc0}
         for k, b in enumerate(bus)
     ]  # fmt: skip

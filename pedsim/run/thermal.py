@@ -11,6 +11,7 @@ group          series                                       labels
 ``buildings``  ``t_zone_degc``, ``q_heat_w``, ``q_dhw_w``,  ``buildings``
                ``cop``, ``q_unmet_w``
 ``heat_pumps`` ``p_kw``, ``q_kvar`` (load convention)       ``heat_pumps``, ``heat_pumps_bus``
+``weather``    ``t_out_degc`` (scalar, with buildings)
 =============  ===========================================  ==============================
 
 Weather, sub-steps, assignment and sizing rules: :mod:`pedsim.run.thermal_inputs`.
@@ -113,3 +114,4 @@ def _add_buildings(
         ctx.record(ent, "buildings", attr, "buildings", n)
     for attr in ("p_kw", "q_kvar"):
         ctx.record(ent, "heat_pumps", attr, "heat_pumps", n)
+    ctx.record(ent, "weather", "t_out_degc", None, None)

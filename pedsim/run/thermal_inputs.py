@@ -173,7 +173,7 @@ def pv_setup(scenario: Scenario, net: object) -> PVSetup | None:
     default_losses = cfg.losses_percent
     if default_losses is None:
         default_losses = pvwatts_total_losses_percent(**defaults["loss_components_percent"])
-    if cfg.plants == "simbench":
+    if cfg.plants is None:  # the SimBench generators
         sgen = net.sgen[net.sgen.in_service.astype(bool) & (net.sgen.p_mw > 0)]
         kinds = (sgen.type.astype(str) + " " + sgen.profile.astype(str)).str.upper()
         not_pv = sgen.name[~kinds.str.contains("PV")]
