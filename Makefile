@@ -30,6 +30,7 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+	PEDSIM_NB_PERIOD='1 day' $(BIN)/python -m pytest --nbmake --nbmake-timeout=900 notebooks/
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -1,8 +1,13 @@
-"""Run every benchmark: ``python -m benchmarks [SCENARIO] [UNTIL]`` (or ``make bench``)."""
+"""Run every benchmark: ``python -m benchmarks [SCENARIO] [UNTIL]`` (or ``make bench``).
+
+Then the issue-7 district tables (:mod:`benchmarks.district`) over the first 28 days of
+scenarios/bench-district-year.yaml, extrapolated to the year; ``python -m
+benchmarks.district`` alone runs the whole year.
+"""
 
 import sys
 
-from benchmarks import floor, powerflow, run
+from benchmarks import district, floor, powerflow, run
 from pedsim.scenario import load_scenario
 from pedsim.scenario.load import limit_period
 
@@ -22,6 +27,8 @@ def main(scenario: str = "scenarios/reference-year.yaml", until: str | None = No
     print(f"  real run   {real:8.1f} s  {1e3 * real / s.n_steps:7.3f} ms/step")
     print(f"  null sims  {bare:8.1f} s  {1e3 * bare / s.n_steps:7.3f} ms/step")
     print(f"  ratio real/floor: {real / bare:.2f}")
+    print()
+    district.main("28 days")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Command-line interface: ``pedsim run | validate | kpi | compare | regress``.
+"""Command-line interface: ``pedsim run | validate | kpi | compare | regress | pareto``.
 
 Exit codes: 0 success, 1 run failed (``regress``: a KPI failed), 2 invalid input,
 130 interrupted.
@@ -60,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     week.add_argument("results", type=Path)
     week.add_argument("--start", help="first day shown (default: the week of most heating)")
     week.add_argument("--out", type=Path, help="PNG file (default: next to the results)")
+
+    par = sub.add_parser(
+        "pareto", help="cost-CO2 front of the optimal strategy over whole runs (CSV, PNG)"
+    )
+    par.add_argument("scenario", type=Path)
+    par.add_argument("--points", type=int, default=5, help="runs, both extremes included")
+    par.add_argument("--until", help="simulate only the first DURATION of each run")
+    par.add_argument("--out-dir", type=Path, help="default: results/pareto-<scenario name>")
+    par.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 
@@ -84,12 +93,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         "compare": _cmd_compare,
         "regress": _cmd_regress,
         "plot-week": _cmd_plot_week,
+        "pareto": _cmd_pareto,
     }
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
         print("pedsim: interrupted", file=sys.stderr)
         return 130
+
+
+def _cmd_pareto(args: argparse.Namespace) -> int:
+    from pedsim.analysis.pareto_runs import pareto_runs
+    from pedsim.run.runner import RunFailedError
+    from pedsim.scenario import ScenarioError, load_scenario
+    from pedsim.scenario.load import limit_period
+
+    try:
+        scenario = load_scenario(args.scenario)
+        if args.until is not None:
+            scenario = limit_period(scenario, args.until)
+        out = args.out_dir or Path("results") / f"pareto-{scenario.name}"
+        front = pareto_runs(scenario, args.points, out, progress=not args.no_progress)
+    except ScenarioError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"pedsim pareto: {exc}", file=sys.stderr)
+        return 2
+    except RunFailedError as exc:
+        print(f"pedsim pareto: run failed: {exc}", file=sys.stderr)
+        return 1
+    print(front.table.drop(columns="results").to_string(index=False))
+    print(f"pedsim pareto: wrote {front.csv} and {front.png}", file=sys.stderr)
+    return 0
 
 
 def _cmd_plot_week(args: argparse.Namespace) -> int:

@@ -55,6 +55,7 @@ QUANTITIES: dict[str, Quantity] = {
     # Buildings and heat pumps
     "t_zone_degc": Quantity("degC", "zone air temperature, mean over the step"),
     "t_out_degc": Quantity("degC", "outdoor air temperature, mean over the step"),
+    "t_mass_degc": Quantity("degC", "5R1C mass-node temperature at the end of the step"),
     "q_heat_w": Quantity("W", "space heat delivered to the zone, mean over the step"),
     "q_dhw_w": Quantity("W", "domestic hot-water heat delivered, mean over the step"),
     "q_unmet_w": Quantity("W", "heat demand not met (space heating and hot water), step mean"),
@@ -84,6 +85,21 @@ QUANTITIES: dict[str, Quantity] = {
         "kWh", "cell-side energy charged plus discharged since the start (cumulative)"
     ),
     "efc": Quantity("-", "equivalent full cycles since the start: throughput / (2 capacity)"),
+    # District controller (pedsim.sims.controller)
+    "solve_time_s": Quantity("s", "wall time of the optimisation solved in the step (NaN: none)"),
+    "control_status": Quantity(
+        "-", "controller status code (pedsim.sims.controller.STATUS_CODES), -1: no decision"
+    ),
+    "fallback": Quantity("-", "1 when the optimising strategy fell back to its rule this step"),
+    "limit_kept": Quantity(
+        "-", "1/0: the controller's estimated transformer power is within its limits (NaN: none)"
+    ),
+    "p_trafo_expected_kw": Quantity(
+        "kW", "transformer power the controller expects for the next step", LOAD_SIGN
+    ),
+    "price_eur_per_kwh": Quantity("EUR/kWh", "import energy price, mean over the step"),
+    "feed_in_eur_per_kwh": Quantity("EUR/kWh", "remuneration of exported energy"),
+    "co2_kg_per_kwh": Quantity("kg/kWh", "CO2 intensity of imported electricity, step mean"),
 }
 
 

@@ -133,6 +133,56 @@ def _storage() -> tuple[PedsimSimulator, dict, dict]:
     return sim, inputs, {}
 
 
+class _FixedStrategy:
+    """Finite set-points for every unit (the conformance checks need finite outputs)."""
+
+    def decide(self, m, forecast):
+        from pedsim.control import Setpoints
+
+        return Setpoints(
+            p_bat_set_kw=np.full(m.n_bat, 1.0), p_ev_set_kw=np.full(m.n_ev, 2.0),
+            p_hp_cap_kw=np.full(m.n_hp, 3.0), t_set_offset_k=np.full(m.n_hp, 0.5),
+            p_trafo_expected_kw=m.p_trafo_kw, limit_kept=True, status="optimal",
+            solve_time_s=0.01,
+        )  # fmt: skip
+
+
+def _controller() -> tuple[PedsimSimulator, dict, dict]:
+    from pedsim.sims.controller import ControllerSim, ControlSetup
+
+    one = np.ones(2)
+    setup = ControlSetup(
+        strategy=_FixedStrategy(), n_bus=3,
+        signals={"price_eur_per_kwh": np.full(4, 0.3), "feed_in_eur_per_kwh": np.full(4, 0.1),
+                 "co2_kg_per_kwh": np.full(4, 0.5)},
+        bat={"bat_capacity_kwh": 10 * one, "bat_p_charge_max_kw": 5 * one,
+             "bat_p_discharge_max_kw": 5 * one, "bat_eta_charge": 0.95 * one,
+             "bat_eta_discharge": 0.95 * one, "bat_bus": np.array([0, 2])},
+        n_ev=2, ev_controlled=np.array([0, 1]),
+        ev={"ev_battery_kwh": 50 * one, "ev_p_max_kw": 11 * one},
+        ev_sessions=(np.array([0, 1]), np.array([-100.0, 0.0]), np.array([5000.0, 9000.0])),
+        hp={"hp_bus": np.array([1, 1]), "t_comfort_low_degc": 20 * one,
+            "t_comfort_high_degc": 24 * one, "t_set_heat_degc": 20 * one},
+        hp_p_max_kw=np.full((4, 2), 4.0),
+        sources={"storage": "storage.batteries", "ev": "ev.fleet", "buildings": "b.buildings"},
+    )  # fmt: skip
+    sim = ControllerSim()
+    sim.init("controller", 1.0, **COMMON)
+    sim.create(1, "Controller", setup=setup)
+    inputs = {
+        "p_trafo_kw": {"grid.grid": np.array([12.0])},
+        "p_net_bus_kw": {"loads.profile": np.array([1.0, 2.0, -3.0])},
+        "p_kw": {"storage.batteries": np.zeros(2), "ev.fleet": np.array([3.0, 0.0]),
+                 "b.buildings": np.array([1.0, 2.0])},
+        "soc": {"storage.batteries": np.array([0.5, 0.2]), "ev.fleet": np.array([0.3, 0.9])},
+        "plugged": {"ev.fleet": np.array([1.0, 0.5])},
+        "e_required_kwh": {"ev.fleet": np.array([10.0, 0.0])},
+        "t_zone_degc": {"b.buildings": np.array([20.5, 21.0])},
+        "t_mass_degc": {"b.buildings": np.array([20.0, 20.5])},
+    }  # fmt: skip
+    return sim, inputs, {}
+
+
 CASES: dict[str, Callable[[], tuple[PedsimSimulator, dict, dict]]] = {
     "profile": _profile,
     "grid": _grid,
@@ -141,6 +191,7 @@ CASES: dict[str, Callable[[], tuple[PedsimSimulator, dict, dict]]] = {
     "building": _building,
     "ev": _ev,
     "storage": _storage,
+    "controller": _controller,
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pedsim.analysis.control import kpis_control
 from pedsim.analysis.flex import kpis_flex
 from pedsim.analysis.kpi import (
     KPI,
@@ -127,6 +128,7 @@ def kpis_from_results(results: Results, reference: Results | None = None) -> lis
         )
     kpis += kpis_thermal(results)
     kpis += kpis_flex(results)
+    kpis += kpis_control(results)
     if reference is not None:
         from pedsim.analysis.compare import kpis_against_reference
 

@@ -40,6 +40,12 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import ArrayLike
 
+from pedsim.physics.heatpump_curves import (
+    cop_quadratic,
+    ground_temperature_degc,
+    heating_curve_supply_degc,
+)
+
 __all__ = [
     "WATER_HEAT_CAPACITY_J_PER_LK",
     "HeatPumpFleet",
@@ -56,114 +62,10 @@ __all__ = [
 WATER_HEAT_CAPACITY_J_PER_LK = 4146.4
 
 _SOURCES = ("air", "ground")
-_DAY_S = 86400.0
-_YEAR_DAYS = 365.0
 
 
 class HeatPumpParameterError(ValueError):
     """Raised for invalid heat-pump parameters or step inputs."""
-
-
-def cop_quadratic(
-    delta_t_k: ArrayLike,
-    a: ArrayLike,
-    b: ArrayLike,
-    c: ArrayLike,
-    *,
-    delta_t_min_k: ArrayLike = 15.0,
-    correction: ArrayLike = 1.0,
-) -> np.ndarray:
-    """COP from a quadratic regression in the sink-source temperature lift.
-
-    Parameters
-    ----------
-    delta_t_k : array_like
-        Temperature lift ``T_sink - T_source`` [K].
-    a, b, c : array_like
-        Regression coefficients, ``COP = a + b dT + c dT^2``.
-    delta_t_min_k : array_like, default 15.0
-        Lower bound of the lift, below which the regression is not used (15 K in [1]_).
-    correction : array_like, default 1.0
-        Multiplicative correction (e.g. 0.85 for field conditions in [1]_).
-
-    Returns
-    -------
-    numpy.ndarray
-        COP, at least 1.
-    """
-    dt = np.maximum(np.asarray(delta_t_k, dtype=float), delta_t_min_k)
-    cop = np.asarray(correction) * (np.asarray(a) + np.asarray(b) * dt + np.asarray(c) * dt**2)
-    return np.maximum(cop, 1.0)
-
-
-def heating_curve_supply_degc(
-    t_out_degc: ArrayLike,
-    t_out_design_degc: ArrayLike,
-    t_supply_design_degc: ArrayLike,
-    t_out_limit_degc: ArrayLike,
-    t_supply_limit_degc: ArrayLike,
-) -> np.ndarray:
-    """Supply temperature of a heating curve through two points, constant outside them.
-
-    Parameters
-    ----------
-    t_out_degc : array_like
-        Outdoor temperature [degC].
-    t_out_design_degc, t_supply_design_degc : array_like
-        Design point: supply temperature at the design outdoor temperature [degC].
-    t_out_limit_degc, t_supply_limit_degc : array_like
-        Heating-limit point, ``t_out_limit_degc > t_out_design_degc`` [degC].
-
-    Returns
-    -------
-    numpy.ndarray
-        Supply temperature [degC].
-    """
-    x0, y0 = np.asarray(t_out_design_degc, float), np.asarray(t_supply_design_degc, float)
-    x1, y1 = np.asarray(t_out_limit_degc, float), np.asarray(t_supply_limit_degc, float)
-    x = np.clip(np.asarray(t_out_degc, dtype=float), x0, x1)
-    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-
-
-def ground_temperature_degc(
-    day_of_year: ArrayLike,
-    *,
-    t_mean_degc: ArrayLike,
-    amplitude_k: ArrayLike,
-    depth_m: ArrayLike,
-    diffusivity_m2_per_s: ArrayLike,
-    day_min_surface: ArrayLike,
-) -> np.ndarray:
-    """Undisturbed ground temperature, Kusuda & Achenbach (1965).
-
-    ``T(z, t) = T_m - A exp(-z / d) cos(2 pi / 365 (t - t_0 - z / d * 365 / (2 pi)))`` with the
-    damping depth ``d = sqrt(2 alpha / omega)``.
-
-    Parameters
-    ----------
-    day_of_year : array_like
-        Day of the year, fractional (1 = 1 January 00:00) [d].
-    t_mean_degc : array_like
-        Annual mean surface temperature [degC].
-    amplitude_k : array_like
-        Amplitude of the annual surface-temperature wave [K].
-    depth_m : array_like
-        Depth [m].
-    diffusivity_m2_per_s : array_like
-        Thermal diffusivity of the soil [m2/s], > 0.
-    day_min_surface : array_like
-        Day of the year of the minimum surface temperature [d].
-
-    Returns
-    -------
-    numpy.ndarray
-        Ground temperature [degC].
-    """
-    omega = 2.0 * np.pi / (_YEAR_DAYS * _DAY_S)
-    d = np.sqrt(2.0 * np.asarray(diffusivity_m2_per_s, dtype=float) / omega)
-    z = np.asarray(depth_m, dtype=float) / d
-    phase = 2.0 * np.pi / _YEAR_DAYS * (np.asarray(day_of_year) - day_min_surface) - z
-    return np.asarray(t_mean_degc) - np.asarray(amplitude_k) * np.exp(-z) * np.cos(phase)
 
 
 @dataclass(frozen=True, eq=False)
@@ -520,7 +422,40 @@ class HeatPumpFleet:
         if np.any(cap_w < 0):
             raise HeatPumpParameterError(f"p_el_cap_kw must be >= 0, got {(cap_w / 1e3).tolist()}")
 
-        t_src = self.source_temperature_degc(t_out, day_of_year)
+        target = unit_array("t_tank_target_degc", t_tank_target_degc, np.nan)
+        t_src, t_sink, cop_sh, cop_dhw = self.operating_points(t_out, day_of_year, target)
+        op = (t_src, t_sink, cop_sh, cop_dhw)
+        return self.operate(dt_s, q_sh_dem, q_dhw_dem, cap_w, target, *op)
+
+    def operating_points(
+        self,
+        t_out_degc: np.ndarray,
+        day_of_year: ArrayLike | None = None,
+        t_tank_target_degc: ArrayLike | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Source and space-heating sink temperatures and COPs (space heating, hot water).
+
+        They depend on the weather (and the tank target) only, so a caller may compute them
+        for many steps at once: ``t_out_degc`` of shape ``(T, 1)`` and ``day_of_year`` of
+        shape ``(T, 1)`` give arrays of shape ``(T, n)``, the same values as ``T`` calls of
+        :meth:`step`. No input checks (see :meth:`step`).
+        """
+        p = self.params
+        t_out = np.asarray(t_out_degc, dtype=float)
+        t_src = np.broadcast_to(t_out, np.broadcast_shapes(t_out.shape, (p.n,)))
+        if np.any(p.is_ground):
+            if day_of_year is None:
+                raise HeatPumpParameterError("day_of_year is required for ground-source units")
+            t_ground = ground_temperature_degc(
+                day_of_year,
+                t_mean_degc=p.ground_t_mean_degc,
+                amplitude_k=p.ground_amplitude_k,
+                depth_m=p.ground_depth_m,
+                diffusivity_m2_per_s=p.ground_diffusivity_m2_per_s,
+                day_min_surface=p.ground_day_min,
+            )
+            t_src = np.where(p.is_ground, t_ground, t_src)
+        t_src = t_src - p.source_offset_k
         t_supply = heating_curve_supply_degc(
             t_out,
             p.hc_t_out_design_degc,
@@ -528,12 +463,11 @@ class HeatPumpFleet:
             p.hc_t_out_limit_degc,
             p.hc_t_supply_limit_degc,
         )
-        target = unit_array("t_tank_target_degc", t_tank_target_degc, np.nan)
+        target = np.nan if t_tank_target_degc is None else t_tank_target_degc
         target = np.where(np.isnan(target), p.tank_t_set_degc, target)
         target = np.clip(target, p.tank_t_min_degc, p.tank_t_max_degc)
-        tank = self.has_tank
         # Charging the tank, the heat pump works against the target temperature.
-        t_sink = np.where(tank, np.maximum(t_supply, target), t_supply)
+        t_sink = np.where(self.has_tank, np.maximum(t_supply, target), t_supply)
 
         def cop(t_sink_degc: np.ndarray) -> np.ndarray:
             dt_k = t_sink_degc - t_src
@@ -546,30 +480,61 @@ class HeatPumpFleet:
                 correction=p.cop_correction,
             )
 
-        cop_sh, cop_dhw = cop(t_sink), cop(p.t_dhw_degc)
+        return t_src, t_sink, cop(t_sink), cop(p.t_dhw_degc)
+
+    def operate(
+        self,
+        dt_s: float,
+        q_sh_dem: np.ndarray,
+        q_dhw_dem: np.ndarray,
+        cap_w: np.ndarray,
+        target: np.ndarray,
+        t_src: np.ndarray,
+        t_sink: np.ndarray,
+        cop_sh: np.ndarray,
+        cop_dhw: np.ndarray,
+    ) -> HeatPumpStep:
+        """Advance all units by one step at given operating points (no input checks).
+
+        The second half of :meth:`step`: ``q_sh_dem``, ``q_dhw_dem`` [W], ``cap_w`` (electric
+        cap [W], ``inf`` for none), ``target`` (tank target [degC], NaN: set temperature) of
+        shape ``(n,)``; operating points from :meth:`operating_points`.
+        """
+        p = self.params
         q_th_max = p.p_th_max_kw * 1e3
         p_el_avail = np.minimum(p.p_el_max_kw * 1e3, cap_w)
 
         # Hot water first, then space heating with what remains of both limits.
-        q_dhw = np.minimum.reduce([q_dhw_dem, q_th_max, p_el_avail * cop_dhw])
+        q_dhw = np.minimum(np.minimum(q_dhw_dem, q_th_max), p_el_avail * cop_dhw)
         q_th_rem = np.maximum(q_th_max - q_dhw, 0.0)
         p_el_rem = np.maximum(p_el_avail - q_dhw / cop_dhw, 0.0)
         q_hp_limit = np.minimum(q_th_rem, p_el_rem * cop_sh)
 
-        cap = p.tank_capacity_j_per_k
+        tank = self.has_tank
         t0 = self._t_tank
-        t0z = np.where(tank, t0, p.tank_t_ambient_degc)
-        decay = np.where(tank, -np.expm1(-p.tank_ua_w_per_k * dt_s / np.where(tank, cap, 1.0)), 0)
-        q_loss = np.where(tank, cap * (t0z - p.tank_t_ambient_degc) * decay / dt_s, 0.0)
-        e_usable = np.where(tank, cap * (t0z - p.tank_t_min_degc), 0.0)
-        e_target = np.where(tank, cap * (target - p.tank_t_min_degc), 0.0)
-        q_want = np.where(tank, q_sh_dem + q_loss + (e_target - e_usable) / dt_s, q_sh_dem)
-        q_hp = np.minimum(np.maximum(q_want, 0.0), q_hp_limit)
-        q_avail = np.where(tank, (e_usable / dt_s + q_hp - q_loss), q_hp)
-        q_sh = np.clip(q_avail, 0.0, q_sh_dem)
-        t_new = np.where(
-            tank, t0z + (q_hp - q_sh - q_loss) * dt_s / np.where(tank, cap, 1.0), np.nan
-        )
+        if not tank.any():  # the general formulas below, without tanks
+            q_loss = np.zeros(p.n)
+            q_hp = np.minimum(np.maximum(q_sh_dem, 0.0), q_hp_limit)
+            q_sh = np.clip(q_hp, 0.0, q_sh_dem)
+            t_new = t0  # all NaN
+        else:
+            target = np.where(np.isnan(target), p.tank_t_set_degc, target)
+            target = np.clip(target, p.tank_t_min_degc, p.tank_t_max_degc)
+            cap = p.tank_capacity_j_per_k
+            t0z = np.where(tank, t0, p.tank_t_ambient_degc)
+            decay = np.where(
+                tank, -np.expm1(-p.tank_ua_w_per_k * dt_s / np.where(tank, cap, 1.0)), 0
+            )
+            q_loss = np.where(tank, cap * (t0z - p.tank_t_ambient_degc) * decay / dt_s, 0.0)
+            e_usable = np.where(tank, cap * (t0z - p.tank_t_min_degc), 0.0)
+            e_target = np.where(tank, cap * (target - p.tank_t_min_degc), 0.0)
+            q_want = np.where(tank, q_sh_dem + q_loss + (e_target - e_usable) / dt_s, q_sh_dem)
+            q_hp = np.minimum(np.maximum(q_want, 0.0), q_hp_limit)
+            q_avail = np.where(tank, (e_usable / dt_s + q_hp - q_loss), q_hp)
+            q_sh = np.clip(q_avail, 0.0, q_sh_dem)
+            t_new = np.where(
+                tank, t0z + (q_hp - q_sh - q_loss) * dt_s / np.where(tank, cap, 1.0), np.nan
+            )
         self._t_tank = t_new
 
         p_el_w = q_dhw / cop_dhw + q_hp / cop_sh
@@ -585,6 +550,6 @@ class HeatPumpFleet:
             cop_dhw=cop_dhw,
             t_source_degc=t_src,
             t_sink_space_degc=t_sink,
-            t_tank_start_degc=np.where(tank, t0, np.nan),
+            t_tank_start_degc=t0.copy(),
             t_tank_degc=t_new.copy(),
         )

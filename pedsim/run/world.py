@@ -18,6 +18,7 @@ import numpy as np
 
 from pedsim.gridmodel import District
 from pedsim.results import ResultsWriter
+from pedsim.run.control import add_control
 from pedsim.run.flex import add_flex
 from pedsim.run.thermal import add_thermal
 from pedsim.scenario import Scenario
@@ -31,10 +32,15 @@ SIM_CONFIG: dict[str, dict[str, str]] = {
     "Storage": {"python": "pedsim.sims.storage:StorageSim"},
     "PV": {"python": "pedsim.sims.pv:PVSim"},
     "Buildings": {"python": "pedsim.sims.building:BuildingSim"},
+    "Controller": {"python": "pedsim.sims.controller:ControllerSim"},
 }
 
 #: Asset builders, called in this order once grid, loads and recorder exist.
-ASSET_BUILDERS: tuple[Callable[[BuildContext], None], ...] = (add_thermal, add_flex)
+ASSET_BUILDERS: tuple[Callable[[BuildContext], None], ...] = (
+    add_thermal,
+    add_flex,
+    add_control,  # last: reads every other unit
+)
 
 GRID_SERIES: dict[str, str | None] = {
     "vm_pu": "bus",

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field, PrivateAttr
 
+from pedsim.scenario.control import ControlConfig
 from pedsim.scenario.flex import EVConfig, StorageConfig
 from pedsim.scenario.schema_base import StrictModel
 from pedsim.scenario.thermal import BuildingsConfig, PVConfig, WeatherConfig
@@ -148,6 +149,7 @@ class Scenario(StrictModel):
     )
     ev: EVConfig | None = Field(None, description="EV fleet (absent: none).")
     storage: StorageConfig | None = Field(None, description="Batteries (absent: none).")
+    control: ControlConfig | None = Field(None, description="District controller (absent: none).")
 
     _source_path: Path | None = PrivateAttr(None)
     _source_text: str = PrivateAttr("")

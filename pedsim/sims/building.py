@@ -31,12 +31,15 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from pedsim.physics.building import RC5Params, step_5r1c
+from pedsim.physics.building import RC5Params
 from pedsim.physics.heatpump import HeatPumpFleet, HeatPumpParams
+from pedsim.physics.zone_kernel import ZoneKernel
 from pedsim.sims.base import PedsimSimulator, SimulationError, sum_inputs
 
 #: Energy-balance residual allowed per step, relative to the largest term.
 BALANCE_RTOL = 1e-6
+#: Steps whose heat-pump operating points (weather only) are computed at once.
+CHUNK_STEPS = 672
 
 
 class BuildingSim(PedsimSimulator):
@@ -100,6 +103,7 @@ class BuildingSim(PedsimSimulator):
         "q_dhw_w",
         "cop",
         "q_unmet_w",
+        "t_mass_degc",
         "t_out_degc",
         "p_bus_kw",
         "q_bus_kvar",
@@ -152,6 +156,13 @@ class BuildingSim(PedsimSimulator):
         frac = (mid - mid.normalize()).total_seconds().to_numpy() / 86400.0
         self.day_of_year = mid.dayofyear.to_numpy() + frac  # 1.0 = 1 January 00:00
         self.balance: dict[str, np.ndarray] = {}
+        self.kernel = ZoneKernel(zones, self.h_s)
+        self.t_out_step = self.t_out.reshape(self.n_steps, self.n_sub).mean(axis=1)
+        self._no_offset, self._no_cap = np.zeros(n), np.full(n, np.inf)
+        self._no_target = np.full(n, np.nan)
+        self._t_set0 = zones.t_set_heat_degc + self._no_offset
+        self._t_cool0 = np.maximum(zones.t_set_cool_degc, self._t_set0)
+        self._op_start, self._op = -1, ()
 
     def _series(self, name: str, value: Any, shape: tuple[int, int]) -> np.ndarray:
         arr = np.asarray(value, dtype=float)
@@ -167,6 +178,8 @@ class BuildingSim(PedsimSimulator):
 
     def _controls(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> tuple:
         n = self.zones.n
+        if not inputs:
+            return self._no_offset, self._no_cap
         offset = sum_inputs(inputs.get("t_set_offset_k", {}), n)
         cap = np.full(n, np.inf)
         for arr in inputs.get("p_hp_cap_kw", {}).values():
@@ -183,50 +196,62 @@ class BuildingSim(PedsimSimulator):
                 )
         return offset, cap
 
+    def _operating_points(self, i: int) -> tuple[np.ndarray, ...]:
+        """Heat-pump operating points of sub-step ``i`` (computed a chunk at a time)."""
+        j = i - self._op_start
+        if self._op_start < 0 or not 0 <= j < len(self._op[0]):
+            i1 = min(i + CHUNK_STEPS * self.n_sub, self.t_out.size)
+            self._op = self.fleet.operating_points(
+                self.t_out[i:i1, None], self.day_of_year[i:i1, None]
+            )
+            self._op_start, j = i, 0
+        return tuple(x[j] for x in self._op)
+
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Step zones and heat pumps over the step's sub-steps."""
         k = time // self.step_s
         if k >= self.n_steps:
             raise SimulationError(f"{self.sid}: no weather for step {self.when(time)}")
         offset, cap = self._controls(time, inputs)
-        z, h = self.zones, self.h_s
-        t_set = z.t_set_heat_degc + offset
-        t_cool = np.maximum(z.t_set_cool_degc, t_set)
-        tm_start = self.t_m_degc.copy()
-        acc = {
-            key: np.zeros(z.n)
-            for key in ("t_air", "q_heat", "q_dhw", "p_el", "q_out", "unmet", "cop_op", "loss")
-        }
-        acc |= {"int": np.zeros(z.n), "sol": np.zeros(z.n)}
+        z, h, kern = self.zones, self.h_s, self.kernel
+        if offset is self._no_offset:
+            t_set, t_cool = self._t_set0, self._t_cool0
+        else:
+            t_set = z.t_set_heat_degc + offset
+            t_cool = np.maximum(z.t_set_cool_degc, t_set)
+        cap_w = 1e3 * np.where(np.isnan(cap), np.inf, cap)
+        tm_start = self.t_m_degc
+        rows = []
         for j in range(self.n_sub):
             i = k * self.n_sub + j
-            te = self.t_out[i]
-            args = (z, self.t_m_degc, te, self.phi_int[i], self.phi_sol[i], h)
-            kw = {"t_set_heat_degc": t_set, "t_set_cool_degc": t_cool, "max_substep_s": h}
-            res = step_5r1c(*args, **kw)
-            demand = np.maximum(res.phi_hc_w, 0.0)
-            hp = self.fleet.step(
-                h, te, demand, q_dhw_demand_w=self.q_dhw[i], p_el_cap_kw=cap,
-                day_of_year=float(self.day_of_year[i]),
-            )  # fmt: skip
+            te, gi, gs = float(self.t_out[i]), self.phi_int[i], self.phi_sol[i]
+            s = kern.trial(self.t_m_degc, te, gi, gs)
+            phi, _ = kern.demand(s, t_set, t_cool, z.p_heat_max_w, z.p_cool_max_w)
+            demand = np.maximum(phi, 0.0)
+            hp = self.fleet.operate(
+                h, demand, self.q_dhw[i], cap_w, self._no_target, *self._operating_points(i)
+            )
             if (hp.q_space_w < demand).any():  # heat pump short: step again with its heat
-                res = step_5r1c(*args, **kw, p_heat_max_w=hp.q_space_w)
-            self.t_m_degc = res.t_m_end_degc
-            acc["t_air"] += res.t_air_degc
-            acc["q_heat"] += res.phi_hc_w
-            acc["q_dhw"] += hp.q_dhw_w
-            acc["p_el"] += hp.p_el_kw
-            acc["q_out"] += hp.q_hp_space_w + hp.q_dhw_w
-            acc["unmet"] += hp.q_unmet_space_w + hp.q_unmet_dhw_w
-            acc["cop_op"] += hp.cop_space
-            acc["int"] += res.phi_int_w
-            acc["sol"] += res.phi_sol_w
-            acc["loss"] += res.q_ve_w + res.q_tr_w_w + res.q_tr_em_w + res.q_gain_window_w
-        m = {key: v / self.n_sub for key, v in acc.items()}
+                phi, _ = kern.demand(s, t_set, t_cool, hp.q_space_w, z.p_cool_max_w)
+            st, q = kern.apply(s, phi, te)
+            self.t_m_degc = st[0]
+            g = 0.5 * gi + gs
+            rows.append((
+                st[3], phi, hp.q_dhw_w, hp.p_el_kw, hp.q_hp_space_w + hp.q_dhw_w,
+                hp.q_unmet_space_w + hp.q_unmet_dhw_w, hp.cop_space,
+                q[0] + q[1] + q[2] + kern.f_gw * g, gi, gs,
+            ))  # fmt: skip
+        keys = ("t_air", "q_heat", "q_dhw", "p_el", "q_out", "unmet", "cop_op", "loss")
+        keys += ("int", "sol")
+        if self.n_sub == 1:
+            m = dict(zip(keys, rows[0], strict=True))
+        else:
+            m = {key: sum(r[c] for r in rows) / self.n_sub for c, key in enumerate(keys)}
         self._check_balance(time, m, tm_start)
         p = m["p_el"]
         el_w = 1e3 * p
-        cop = np.where(el_w > 0, m["q_out"] / np.where(el_w > 0, el_w, 1.0), m["cop_op"])
+        on = el_w > 0
+        cop = np.where(on, m["q_out"] / np.where(on, el_w, 1.0), m["cop_op"])
         q = p * self.tan_phi
         self.outputs = {
             "t_zone_degc": m["t_air"],
@@ -236,7 +261,8 @@ class BuildingSim(PedsimSimulator):
             "q_dhw_w": m["q_dhw"],
             "cop": cop,
             "q_unmet_w": m["unmet"],
-            "t_out_degc": float(self.t_out[k * self.n_sub : (k + 1) * self.n_sub].mean()),
+            "t_mass_degc": self.t_m_degc.copy(),  # end of step (controller input)
+            "t_out_degc": float(self.t_out_step[k]),
             "p_bus_kw": np.bincount(self.bus_pos, p, self.n_bus),
             "q_bus_kvar": np.bincount(self.bus_pos, q, self.n_bus),
         }

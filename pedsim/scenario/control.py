@@ -1,0 +1,128 @@
+"""Scenario section ``control``: the district controller, its strategy and its signals.
+
+Example::
+
+    control:
+      strategy: optimal            # none | self_consumption | peak_shaving | optimal
+      loop: time_shifted           # set-points decided from step t act from t + step
+      parameters:                  # fields of the strategy's parameter set (see below)
+        objective: cost
+        import_limit_kw: 250
+      forecast: perfect            # optimal only: perfect | persistence (prices perfect)
+      signals:
+        price_file: null           # hourly CSV (datetime_utc, price_eur_per_mwh); null: the
+                                   # shipped Dutch day-ahead prices
+        price_adder_eur_per_kwh: 0.20   # network charges, levies, taxes on every kWh bought
+        feed_in_eur_per_kwh: 0.08
+        co2: de-2016-uba           # de-2016-uba | citylearn-2022-us | CSV file
+                                   # (datetime_utc, co2_kg_per_kwh)
+
+``parameters`` are the fields of :class:`~pedsim.control.SelfConsumptionParams`,
+:class:`~pedsim.control.PeakShavingParams` or :class:`~pedsim.control.MilpOptions` (for
+``optimal``; defaults chosen for speed: ``plan_step_s: 3600``, ``horizon_steps: 24``,
+``replan_every_steps: 4``, and the feed-in tariff of ``signals``). Files are relative to the
+scenario file. Only ``loop: time_shifted`` is implemented.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from pedsim.scenario.schema_base import StrictModel
+
+STRATEGY_NAMES = ("none", "self_consumption", "peak_shaving", "optimal")
+
+#: Defaults of the ``optimal`` strategy's MILP options (overridable in ``parameters``).
+OPTIMAL_DEFAULTS: dict[str, Any] = {
+    "plan_step_s": 3600,
+    "horizon_steps": 24,
+    "replan_every_steps": 4,
+    "time_limit_s": 20.0,
+    "mip_rel_gap": 1e-4,
+}
+
+
+class SignalsConfig(StrictModel):
+    """Price and CO2-intensity signals of the controller and the cost KPIs."""
+
+    price_file: Path | None = Field(
+        None,
+        description="Hourly CSV (datetime_utc, price_eur_per_mwh), relative to the scenario "
+        "file; null: the shipped Dutch day-ahead prices (2015-2017, 2022).",
+    )
+    price_adder_eur_per_kwh: float = Field(
+        0.0, description="Added to every step's import price (charges, levies, taxes)."
+    )
+    feed_in_eur_per_kwh: float = Field(0.0, description="Remuneration of exported energy.")
+    co2: str = Field(
+        "de-2016-uba",
+        description="CO2 intensity: 'de-2016-uba' (constant), 'citylearn-2022-us' or a CSV "
+        "file (datetime_utc, co2_kg_per_kwh) relative to the scenario file.",
+    )
+    utc_offset_h: float = Field(1.0, ge=-14.0, le=14.0, description="Run clock minus UTC.")
+
+
+class ControlConfig(StrictModel):
+    """The district controller (absent: no controller)."""
+
+    strategy: Literal["none", "self_consumption", "peak_shaving", "optimal"] = Field(
+        description="Control strategy."
+    )
+    loop: Literal["time_shifted"] = Field(
+        "time_shifted",
+        description="How the loop closes: set-points decided from the measurements of step t "
+        "act from t + step (the only mode implemented).",
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Fields of the strategy's parameter set."
+    )
+    forecast: Literal["perfect", "persistence"] = Field(
+        "perfect",
+        description="Forecast of loads, PV and weather for 'optimal' (prices always perfect).",
+    )
+    comfort_margin_k: float = Field(
+        0.5,
+        ge=0.0,
+        le=5.0,
+        description="'optimal' plans the zones this much above the comfort band's low bound, "
+        "a margin for the difference between plan and simulation (K).",
+    )
+    signals: SignalsConfig = SignalsConfig()
+
+    @model_validator(mode="after")
+    def _check_parameters(self) -> ControlConfig:
+        from pedsim.control import ControlParameterError, make_strategy
+
+        if self.strategy == "optimal":
+            params = self.milp_parameters()
+        else:
+            params = dict(self.parameters)
+        try:
+            if self.strategy == "optimal":
+                from pedsim.control import MilpOptions
+
+                MilpOptions(**params)
+            else:
+                make_strategy(self.strategy, **params)
+        except (ControlParameterError, TypeError) as exc:
+            raise ValueError(f"parameters of strategy {self.strategy!r}: {exc}") from None
+        return self
+
+    def milp_parameters(self) -> dict[str, Any]:
+        """MILP options of ``optimal``: :data:`OPTIMAL_DEFAULTS`, feed-in, then ``parameters``."""
+        base = OPTIMAL_DEFAULTS | {"feed_in_tariff_eur_per_kwh": self.signals.feed_in_eur_per_kwh}
+        return base | dict(self.parameters)
+
+    def limits_kw(self) -> tuple[float, float]:
+        """Import and export limits named in ``parameters`` (``inf``: none)."""
+        p = self.parameters
+        return (
+            float(p.get("import_limit_kw", float("inf"))),
+            float(p.get("export_limit_kw", float("inf"))),
+        )
+
+
+__all__ = ["OPTIMAL_DEFAULTS", "STRATEGY_NAMES", "ControlConfig", "SignalsConfig"]

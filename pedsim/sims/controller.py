@@ -1,0 +1,278 @@
+"""District controller as a mosaik simulator: measurements in, set-points out, every step.
+
+One entity ``controller`` reads, at mosaik time ``t``, what the other simulators report
+for the step ``[t, t + dt)``: transformer power and grid state from the grid, the per-bus
+power of the uncontrolled units (loads, PV), and the powers and states of batteries, EVs
+and buildings (states at the end of the step, i.e. at ``t + dt``). From these it builds
+:class:`~pedsim.control.Measurements` for the decision time ``t + dt`` and asks its
+:class:`~pedsim.control.Strategy` for the set-points of the step ``[t + dt, t + 2 dt)``.
+The world connects its outputs to the actuators with ``time_shifted=True``, so they act
+there (see :mod:`pedsim.run.control`); the first step runs on the units' local behaviour.
+
+Outputs per unit (NaN where the strategy leaves the unit to its local behaviour):
+``p_bat_set_kw`` (per battery), ``p_ev_set_kw`` (per EV; NaN for EVs that do not take
+set-points), ``p_hp_cap_kw`` (per heat pump) and ``t_set_offset_k`` (per building; 0, not
+NaN, when left alone, since an offset of 0 is the local set point). Scalars (recorded):
+``solve_time_s``, ``control_status`` (:data:`STATUS_CODES`), ``fallback``, ``limit_kept``,
+``p_trafo_expected_kw`` and the signals of the step ``price_eur_per_kwh``,
+``feed_in_eur_per_kwh``, ``co2_kg_per_kwh``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pedsim.control import (
+    ControlError,
+    ControlParameterError,
+    ForecastSource,
+    Measurements,
+    Strategy,
+)
+from pedsim.sims.base import PedsimSimulator, SimulationError, sum_inputs
+
+#: ``control_status`` codes.
+STATUS_CODES: dict[str, int] = {
+    "no decision": -1,
+    "none": 0,
+    "rule": 1,
+    "plan": 2,
+    "optimal": 3,
+    "limit": 4,
+    "relaxed": 5,
+    "fallback": 6,
+}
+
+
+@dataclass(eq=False)
+class ControlSetup:
+    """Static data of the controller's district (arrays over units, simulator order).
+
+    Attributes
+    ----------
+    strategy : Strategy
+        Decides the set-points.
+    n_bus : int
+        Grid buses.
+    signals : dict
+        ``price_eur_per_kwh``, ``feed_in_eur_per_kwh``, ``co2_kg_per_kwh``: one value per
+        run step.
+    bat : dict
+        Static ``bat_*`` fields of :class:`~pedsim.control.Measurements` (capacities, limits,
+        efficiencies, SoC window, ``bat_bus``); empty without batteries.
+    n_ev : int
+        EVs of the fleet (0: none).
+    ev_controlled : numpy.ndarray
+        Positions of the EVs that take set-points (``controlled``/``v2g`` mode).
+    ev : dict
+        Static ``ev_*`` fields for those EVs.
+    ev_sessions : tuple of numpy.ndarray
+        ``(ev, arrival_s, departure_s)`` of every session (seconds from the run start); the
+        departure of a plugged-in EV is taken as declared at its arrival.
+    hp : dict
+        Static ``hp_bus``, ``t_comfort_low_degc``, ``t_comfort_high_degc``,
+        ``t_set_heat_degc``; empty without heat pumps.
+    hp_p_max_kw : numpy.ndarray
+        Electric limit of each heat pump per run step, shape ``(n_steps, n_hp)``.
+    hp_cap_extra_kw : numpy.ndarray or None
+        Added to the strategy's heat-pump caps per run step, ``(n_steps, n_hp)`` (power the
+        strategy does not plan, e.g. hot water).
+    forecast : ForecastSource or None
+        Forecasts for strategies that look ahead.
+    forecast_steps : int
+        Horizon of each forecast in run steps.
+    sources : dict
+        Role (``storage``, ``ev``, ``buildings``) -> mosaik full id of that simulator's
+        entity, to tell apart inputs of the same name.
+    """
+
+    strategy: Strategy
+    n_bus: int
+    signals: dict[str, np.ndarray]
+    bat: dict[str, np.ndarray] = field(default_factory=dict)
+    n_ev: int = 0
+    ev_controlled: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ev: dict[str, np.ndarray] = field(default_factory=dict)
+    ev_sessions: tuple[np.ndarray, ...] = ()
+    hp: dict[str, np.ndarray] = field(default_factory=dict)
+    hp_p_max_kw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    hp_cap_extra_kw: np.ndarray | None = None
+    forecast: ForecastSource | None = None
+    forecast_steps: int = 1
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_steps(self) -> int:
+        """Steps of the run."""
+        return int(self.signals["price_eur_per_kwh"].size)
+
+    @property
+    def n_bat(self) -> int:
+        """Batteries."""
+        return int(np.size(self.bat.get("bat_capacity_kwh", ())))
+
+    @property
+    def n_hp(self) -> int:
+        """Heat pumps."""
+        return int(self.hp_p_max_kw.shape[1]) if self.hp_p_max_kw.ndim == 2 else 0
+
+
+class ControllerSim(PedsimSimulator):
+    """One entity ``controller`` (see the module docstring); entity parameter ``setup``."""
+
+    MODEL: ClassVar[str] = "Controller"
+    EID: ClassVar[str] = "controller"
+    PARAMS: ClassVar[list[str]] = ["setup"]
+    INPUTS: ClassVar[list[str]] = [
+        "p_trafo_kw",
+        "vm_pu",
+        "loading_line_percent",
+        "loading_trafo_percent",
+        "p_net_bus_kw",
+        "p_kw",
+        "soc",
+        "plugged",
+        "e_required_kwh",
+        "t_zone_degc",
+        "t_mass_degc",
+    ]
+    OUTPUTS: ClassVar[list[str]] = [
+        "p_bat_set_kw",
+        "p_ev_set_kw",
+        "p_hp_cap_kw",
+        "t_set_offset_k",
+        "solve_time_s",
+        "control_status",
+        "fallback",
+        "limit_kept",
+        "p_trafo_expected_kw",
+        "price_eur_per_kwh",
+        "feed_in_eur_per_kwh",
+        "co2_kg_per_kwh",
+    ]
+
+    def create_entity(self, *, setup: ControlSetup) -> None:
+        """Keep the static data (see :class:`ControlSetup`)."""
+        self.cs = setup
+        for name, arr in setup.signals.items():
+            if np.shape(arr) != (setup.n_steps,) or not np.isfinite(arr).all():
+                raise ValueError(
+                    f"{self.sid}: signal {name}: expected {setup.n_steps} finite values"
+                )
+        ev, arr, dep = (np.asarray(a) for a in (setup.ev_sessions or ([], [], [])))
+        self.sessions = (ev.astype(np.int64), arr.astype(float), dep.astype(float))
+
+    def _departures(self, t_s: float) -> np.ndarray:
+        """Departure of the session each EV is plugged into at ``t_s`` (``inf``: none)."""
+        ev, arr, dep = self.sessions
+        out = np.full(self.cs.n_ev, np.inf)
+        on = (arr < t_s) & (dep > t_s)
+        np.minimum.at(out, ev[on], dep[on])
+        return out
+
+    def _pick(self, inputs: Mapping[str, Mapping[str, Any]], attr: str, role: str) -> np.ndarray:
+        src = self.cs.sources.get(role, "")
+        try:
+            return np.asarray(inputs[attr][src], dtype=float)
+        except KeyError:
+            raise SimulationError(
+                f"{self.sid}: input {attr} from {role} ({src or 'not connected'}) is missing"
+            ) from None
+
+    def measurements(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> Measurements:
+        """Measurements for the decision time ``time + step`` from the inputs at ``time``."""
+        cs = self.cs
+        t_s = time + self.step_s
+        grid = {
+            a: np.concatenate([np.atleast_1d(v) for v in inputs.get(a, {}).values()] or [[]])
+            for a in ("p_trafo_kw", "vm_pu", "loading_line_percent", "loading_trafo_percent")
+        }
+        kw: dict[str, Any] = {
+            "t_s": t_s, "dt_s": self.step_s, "p_trafo_kw": float(np.sum(grid["p_trafo_kw"])),
+            "p_load_kw": sum_inputs(inputs.get("p_net_bus_kw", {}), cs.n_bus),
+            "vm_pu": np.nan_to_num(grid["vm_pu"], nan=1.0),
+            "loading_line_percent": np.nan_to_num(grid["loading_line_percent"]),
+            "loading_trafo_percent": np.nan_to_num(grid["loading_trafo_percent"]),
+        }  # fmt: skip
+        if cs.n_bat:
+            kw |= cs.bat
+            kw["bat_soc"] = np.clip(self._pick(inputs, "soc", "storage"), 0.0, 1.0)
+            kw["bat_p_kw"] = self._pick(inputs, "p_kw", "storage")
+        idx = cs.ev_controlled
+        if idx.size:
+            kw |= cs.ev
+            kw["ev_soc"] = np.clip(self._pick(inputs, "soc", "ev")[idx], 0.0, 1.0)
+            kw["ev_plugged"] = np.clip(self._pick(inputs, "plugged", "ev")[idx], 0.0, 1.0)
+            e_req = self._pick(inputs, "e_required_kwh", "ev")[idx]
+            kw["ev_e_required_kwh"] = np.maximum(e_req, 0.0)
+            kw["ev_p_kw"] = self._pick(inputs, "p_kw", "ev")[idx]
+            kw["ev_departure_s"] = self._departures(float(t_s))[idx]
+        if cs.n_hp:
+            kw |= cs.hp
+            kw["hp_p_kw"] = np.maximum(self._pick(inputs, "p_kw", "buildings"), 0.0)
+            kw["hp_p_max_kw"] = cs.hp_p_max_kw[min(t_s // self.step_s, cs.n_steps - 1)]
+            kw["t_zone_degc"] = self._pick(inputs, "t_zone_degc", "buildings")
+            if cs.sources.get("buildings", "") in inputs.get("t_mass_degc", {}):
+                kw["t_mass_degc"] = self._pick(inputs, "t_mass_degc", "buildings")
+        return Measurements(**kw)
+
+    def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Decide the set-points of the next step from the measurements of this one."""
+        cs = self.cs
+        k = time // self.step_s
+        n_ev = cs.n_ev
+        out: dict[str, Any] = {
+            "p_bat_set_kw": np.full(cs.n_bat, np.nan),
+            "p_ev_set_kw": np.full(n_ev, np.nan),
+            "p_hp_cap_kw": np.full(cs.n_hp, np.nan),
+            "t_set_offset_k": np.zeros(cs.n_hp),
+            "solve_time_s": np.nan,
+            "control_status": float(STATUS_CODES["no decision"]),
+            "fallback": 0.0,
+            "limit_kept": np.nan,
+            "p_trafo_expected_kw": np.nan,
+        }
+        out |= {name: float(arr[min(k, cs.n_steps - 1)]) for name, arr in cs.signals.items()}
+        self.outputs = out
+        if k + 1 >= cs.n_steps:  # no next step in the run
+            return
+        try:
+            m = self.measurements(time, inputs)
+            forecast = None
+            if cs.forecast is not None:
+                forecast = cs.forecast.forecast(time + self.step_s, cs.forecast_steps)
+            sp = cs.strategy.decide(m, forecast)
+        except (ControlError, ControlParameterError) as exc:
+            raise SimulationError(f"{self.sid}: at {self.when(time)}: {exc}") from exc
+        if sp.p_bat_set_kw is not None:
+            out["p_bat_set_kw"] = np.asarray(sp.p_bat_set_kw, dtype=float)
+        if sp.p_ev_set_kw is not None:
+            out["p_ev_set_kw"][cs.ev_controlled] = sp.p_ev_set_kw
+        if sp.p_hp_cap_kw is not None:
+            cap = np.asarray(sp.p_hp_cap_kw, dtype=float)
+            if cs.hp_cap_extra_kw is not None:
+                cap = cap + cs.hp_cap_extra_kw[k + 1]
+            out["p_hp_cap_kw"] = np.where(np.isinf(cap), np.nan, np.maximum(cap, 0.0))
+        if sp.t_set_offset_k is not None:
+            out["t_set_offset_k"] = np.asarray(sp.t_set_offset_k, dtype=float)
+        out["solve_time_s"] = float(sp.solve_time_s)
+        out["fallback"] = float(sp.fallback)
+        out["limit_kept"] = np.nan if sp.limit_kept is None else float(sp.limit_kept)
+        out["p_trafo_expected_kw"] = float(sp.p_trafo_expected_kw)
+        out["control_status"] = float(_status_code(sp.status, sp.fallback, sp.solve_time_s))
+
+
+def _status_code(status: str, fallback: bool, solve_time_s: float) -> int:
+    if fallback:
+        return STATUS_CODES["fallback"]
+    if np.isfinite(solve_time_s):
+        return STATUS_CODES.get(status, STATUS_CODES["optimal"])
+    if status == "none":
+        return STATUS_CODES["none"]
+    if status in ("self_consumption", "peak_shaving"):
+        return STATUS_CODES["rule"]
+    return STATUS_CODES["plan"]
