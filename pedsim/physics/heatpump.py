@@ -337,9 +337,14 @@ class HeatPumpFleet:
     def source_temperature_degc(
         self, t_out_degc: ArrayLike, day_of_year: float | None = None
     ) -> np.ndarray:
-        """Source temperature of each unit [degC] (air, or brine for ground sources)."""
+        """Source temperature of each unit [degC] (air, or brine for ground sources).
+
+        ``t_out_degc`` and ``day_of_year`` may carry leading dimensions (e.g. ``(T, 1)``
+        for T steps), giving ``(T, n)``.
+        """
         p = self.params
-        t_src = np.broadcast_to(np.asarray(t_out_degc, dtype=float), (p.n,))
+        t_out = np.asarray(t_out_degc, dtype=float)
+        t_src = np.broadcast_to(t_out, np.broadcast_shapes(t_out.shape, (p.n,)))
         if np.any(p.is_ground):
             if day_of_year is None:
                 raise HeatPumpParameterError("day_of_year is required for ground-source units")
@@ -442,20 +447,7 @@ class HeatPumpFleet:
         """
         p = self.params
         t_out = np.asarray(t_out_degc, dtype=float)
-        t_src = np.broadcast_to(t_out, np.broadcast_shapes(t_out.shape, (p.n,)))
-        if np.any(p.is_ground):
-            if day_of_year is None:
-                raise HeatPumpParameterError("day_of_year is required for ground-source units")
-            t_ground = ground_temperature_degc(
-                day_of_year,
-                t_mean_degc=p.ground_t_mean_degc,
-                amplitude_k=p.ground_amplitude_k,
-                depth_m=p.ground_depth_m,
-                diffusivity_m2_per_s=p.ground_diffusivity_m2_per_s,
-                day_min_surface=p.ground_day_min,
-            )
-            t_src = np.where(p.is_ground, t_ground, t_src)
-        t_src = t_src - p.source_offset_k
+        t_src = self.source_temperature_degc(t_out, day_of_year)
         t_supply = heating_curve_supply_degc(
             t_out,
             p.hc_t_out_design_degc,
