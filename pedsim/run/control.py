@@ -59,19 +59,12 @@ DHW_COP_FACTOR = 0.75
 
 
 def _local(ctx: BuildContext, sid: str) -> Any:
-    """Return the simulator object started as ``sid`` in this process (None: not started).
+    """Return the simulator object started as ``sid`` (None: not started).
 
-    mosaik (3.7) keeps the proxies of started simulators in its world; a local (``python``)
-    simulator's proxy holds the simulator object, whose static set-up is read here.
+    Every pedsim simulator registers itself in ``ctx.instances`` when mosaik initialises
+    it (all run in this process); its static set-up is read from there.
     """
-    world = getattr(ctx.world, "_async_world", ctx.world)
-    proxy = getattr(world, "_proxies", {}).get(sid)
-    if proxy is None:
-        return None
-    sim = getattr(proxy, "sim", None)
-    if sim is None:
-        raise ValueError(f"control: simulator {sid!r} must run in-process (python) for control")
-    return sim
+    return ctx.instances.get(sid)
 
 
 def signal_series(scenario: Scenario) -> dict[str, np.ndarray]:

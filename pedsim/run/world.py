@@ -99,6 +99,7 @@ class BuildContext:
     rng: np.random.Generator
     timings: dict[str, float] = field(default_factory=dict)
     grid_sources: list[Any] = field(default_factory=list)
+    instances: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_bus(self) -> int:
@@ -193,7 +194,13 @@ def build_world(
         World, end time and the timings dictionary.
     """
     timings: dict[str, float] = {}
-    common = {"step_s": scenario.step, "start": scenario.start_ts.isoformat(), "timings": timings}
+    instances: dict[str, Any] = {}
+    common = {
+        "step_s": scenario.step,
+        "start": scenario.start_ts.isoformat(),
+        "timings": timings,
+        "instances": instances,
+    }
     world = mosaik.World(
         sim_config or SIM_CONFIG,
         skip_greetings=True,
@@ -215,6 +222,7 @@ def build_world(
         bus_index=bus_index,
         rng=np.random.default_rng(scenario.seed),
         timings=timings,
+        instances=instances,
     )
     writer.add_labels("bus", _names(net.bus, bus_index))
     widths = {"bus": len(bus_index)}

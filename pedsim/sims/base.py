@@ -85,6 +85,7 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
         step_s: int,
         start: str,
         timings: dict[str, float] | None = None,
+        instances: dict[str, Any] | None = None,
         **params: Any,
     ) -> dict:
         """Initialise (mosaik API).
@@ -101,6 +102,9 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
             ISO date-time of mosaik time 0.
         timings : dict, optional
             Receives the wall-clock seconds spent in ``step`` under key ``sid``.
+        instances : dict, optional
+            Receives this simulator object under key ``sid``, so that builders running
+            in the same process (the controller's) can read its static set-up.
         **params
             Simulator-specific parameters, passed to :meth:`setup`.
 
@@ -115,6 +119,8 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
         self.timings = timings
         if timings is not None:
             timings.setdefault(sid, 0.0)
+        if instances is not None:
+            instances[sid] = self
         self.setup(**params)
         return self.meta
 
