@@ -86,6 +86,9 @@ class BuildContext:
     grid_sources : list
         Entities connected to the grid so far (by :meth:`connect_to_grid`), each with
         per-bus ``p_bus_kw``/``q_bus_kvar`` outputs.
+    instances : dict
+        Simulator id -> simulator object of every pedsim simulator started so far (all run
+        in this process), for builders that need another simulator's static set-up.
     """
 
     scenario: Scenario
