@@ -58,22 +58,7 @@ def write(tmp: Path, control: dict, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", autouse=True)
-def grid_loaded_once():
-    """Load each SimBench grid once per module; every caller gets its own deep copy."""
-    import simbench
-
-    original = simbench.get_simbench_net
-    nets = {}
-
-    def cached(code):
-        if code not in nets:
-            nets[code] = original(code)
-        return copy.deepcopy(nets[code])
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(simbench, "get_simbench_net", cached)
-        yield
+pytestmark = pytest.mark.usefixtures("simbench_nets_cached")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """End-to-end runs with EV fleets and batteries; scenario validation of their sections."""
 
-import copy
 import io
 from pathlib import Path
 
@@ -74,22 +73,7 @@ def write_scenario(tmp: Path, seed: int = 7, duration: str = "2 days", step: str
     return path
 
 
-@pytest.fixture(scope="module", autouse=True)
-def grid_loaded_once():
-    """Load each SimBench grid once per module; every caller gets its own deep copy."""
-    import simbench
-
-    original = simbench.get_simbench_net
-    nets = {}
-
-    def cached(code):
-        if code not in nets:
-            nets[code] = original(code)
-        return copy.deepcopy(nets[code])
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(simbench, "get_simbench_net", cached)
-        yield
+pytestmark = pytest.mark.usefixtures("simbench_nets_cached")
 
 
 @pytest.fixture(scope="module")
