@@ -109,6 +109,32 @@ def test_closed_loop_optimal_beats_baseline_and_keeps_services(day: ForecastSour
     assert ctrl.building is not None and ctrl.building.dt_s == 3600
 
 
+@pytest.mark.parametrize("hp_control", ["setpoint", "setpoint_and_cap"])
+def test_heat_pump_actuation_modes(day: ForecastSource, hp_control: str) -> None:
+    """``setpoint`` never asks for less than the band's low bound and sets no cap."""
+    params = RC5Params.from_envelope(150.0, 60.0, 25.0, 40.0, "medium")
+    opt = MilpOptions(horizon_steps=24, plan_step_s=3600, replan_every_steps=4,
+                      hp_control=hp_control)  # fmt: skip
+    ctrl = OptimalControl(opt, building=params)
+    seen: list[Measurements] = []
+    decide = ctrl.decide
+    ctrl.decide = lambda m, f: seen.append(m) or decide(m, f)  # type: ignore[method-assign]
+    run = _run(ctrl, day, 48)
+    assert ctrl._plan is not None
+    sp = ctrl._setpoints(seen[-1], ctrl._plan, 0, np.nan)
+    if hp_control == "setpoint":
+        assert sp.p_hp_cap_kw is None
+        # the thermostat holds the low bound (20 degC) whenever the plan coasts
+        assert run["t_air"].min() >= 20.0 - 1e-9
+        heating = ctrl._plan.p_hp_kw[0] > 1e-3
+        expected = np.where(heating, np.clip(ctrl._plan.t_air_degc[0] - 20.5, -0.5, 2.5), -0.5)
+        np.testing.assert_allclose(sp.t_set_offset_k, expected)
+    else:
+        np.testing.assert_allclose(sp.p_hp_cap_kw, ctrl._plan.p_hp_kw[0])
+    with pytest.raises(ControlParameterError, match="hp_control"):
+        MilpOptions(hp_control="cap")
+
+
 def test_infeasible_solve_falls_back_and_is_counted() -> None:
     m = Measurements(
         t_s=0, dt_s=3600, p_trafo_kw=1.0, p_load_kw=[1.0], bat_soc=[0.5], bat_capacity_kwh=[10.0],

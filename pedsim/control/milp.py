@@ -100,6 +100,14 @@ class MilpOptions:
     loss_bias : bool
         Add the measured difference between the transformer power and the sum of the units
         (grid losses and forecast error of the current step) to the base-load forecast.
+    hp_control : {"setpoint", "setpoint_and_cap"}
+        How the plan reaches the heat pumps. ``setpoint``: in plan steps where the plan heats,
+        the zone's heating set point is raised to the planned mean air temperature (never
+        below the comfort band's low bound), otherwise it is the band's low bound; no power
+        cap, so the zone's own thermostat still keeps the low bound whenever the heat pump
+        can (comfort never worse than without control). ``setpoint_and_cap`` also caps the
+        electric power at the planned power (needed to shave peaks with heat pumps, at the
+        risk of comfort shortfalls where plan and simulation differ).
     """
 
     horizon_steps: int = 96
@@ -122,6 +130,7 @@ class MilpOptions:
     mip_rel_gap: float = 1e-6
     fallback: str = "auto"
     loss_bias: bool = True
+    hp_control: str = "setpoint"
 
     def __post_init__(self) -> None:
         check_number("horizon_steps", self.horizon_steps, lo=1)
@@ -138,6 +147,7 @@ class MilpOptions:
             "terminal_value": ("mean", "none"), "binaries": ("auto", "always", "never"),
             "lp_method": ("ipm", "simplex"),
             "fallback": ("auto", "self_consumption", "peak_shaving"),
+            "hp_control": ("setpoint", "setpoint_and_cap"),
         }  # fmt: skip
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

@@ -7,9 +7,11 @@ of each step are read from the stored plan:
 
 * batteries and EVs: the planned mean AC power (for an EV leaving within a plan step, the
   plan's energy spread over its plugged-in time);
-* heat pumps: the planned electric power as a cap, and the heating set point shifted to the
-  planned mean air temperature (within the comfort band), so that the thermostat of the zone
-  asks for the planned heat and the cap stops it from taking more.
+* heat pumps (``hp_control``): in plan steps where the plan heats, the heating set point is
+  raised to the planned mean air temperature (within the comfort band), elsewhere it is the
+  band's low bound, so the zone pre-heats when the plan does and coasts otherwise while its
+  thermostat still keeps the low bound; with ``setpoint_and_cap`` the planned electric power
+  is also a cap, so the thermostat cannot take more than planned.
 
 A solve that ends without a feasible schedule (infeasible, time limit without solution,
 solver error) hands the step to the rule-based fallback strategy and is counted in
@@ -44,6 +46,8 @@ from .rules import PeakShaving, PeakShavingParams, SelfConsumption
 __all__ = ["OptimalControl", "SolveStats", "build_problem"]
 
 FloatArray = npt.NDArray[np.float64]
+#: Planned heat-pump power above which a plan step counts as heating (kW).
+_P_HEATING_KW = 1e-3
 
 
 def _plan_ratio(m: Measurements, options: MilpOptions) -> int:
@@ -305,12 +309,15 @@ class OptimalControl:
             scale = np.where(frac_block > 0.0, frac / np.maximum(frac_block, 1e-12), 0.0)
             p_ev[self._plan_evs] = plan.p_ev_kw[j] * scale
         cap = offset = None
+        o = self.options
         if m.n_hp:
-            cap = plan.p_hp_kw[j].copy()
             lo = m.t_comfort_low_degc - m.t_set_heat_degc
             hi = m.t_comfort_high_degc - m.t_set_heat_degc
-            offset = np.clip(plan.t_air_degc[j] - m.t_set_heat_degc, lo, hi)
-        o = self.options
+            planned = np.clip(plan.t_air_degc[j] - m.t_set_heat_degc, lo, hi)
+            if o.hp_control == "setpoint_and_cap":
+                cap, offset = plan.p_hp_kw[j].copy(), planned
+            else:  # raise the set point where the plan heats; coast to the low bound elsewhere
+                offset = np.where(plan.p_hp_kw[j] > _P_HEATING_KW, planned, lo)
         p = float(plan.p_grid_kw[j])
         kept = None
         if np.isfinite(o.import_limit_kw) or np.isfinite(o.export_limit_kw):

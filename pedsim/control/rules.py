@@ -16,6 +16,7 @@ proportion to what each can take.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -112,7 +113,10 @@ def _base_kw(m: Measurements, forecast: Forecast | None) -> float:
 class NoControl:
     """Baseline: no set points; every unit follows its local default behaviour."""
 
-    def decide(self, m: Measurements, forecast: Forecast | None = None) -> Setpoints:
+    #: The decision does not depend on the measurements (the simulator skips building them).
+    needs_measurements: ClassVar[bool] = False
+
+    def decide(self, m: Measurements | None, forecast: Forecast | None = None) -> Setpoints:
         """Return empty set points."""
         return Setpoints(status="none")
 

@@ -84,7 +84,7 @@ class ControlConfig(StrictModel):
         description="Forecast of loads, PV and weather for 'optimal' (prices always perfect).",
     )
     comfort_margin_k: float = Field(
-        0.5,
+        0.0,
         ge=0.0,
         le=5.0,
         description="'optimal' plans the zones this much above the comfort band's low bound, "

@@ -20,6 +20,7 @@ NaN, when left alone, since an offset of 0 is the local set point). Scalars (rec
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -46,6 +47,15 @@ STATUS_CODES: dict[str, int] = {
     "relaxed": 5,
     "fallback": 6,
 }
+
+#: Measurements fields read from the inputs every step (the others are static).
+_DYNAMIC = (
+    "p_load_kw", "vm_pu", "loading_line_percent", "loading_trafo_percent", "bat_soc",
+    "bat_p_kw", "ev_soc", "ev_plugged", "ev_e_required_kwh", "ev_p_kw", "ev_departure_s",
+    "hp_p_kw", "hp_p_max_kw", "t_zone_degc", "t_mass_degc",
+)  # fmt: skip
+#: Dynamic fields that may be NaN (unknown mass temperature) or inf (no departure).
+_NOT_CHECKED = ("t_mass_degc", "ev_departure_s")
 
 
 @dataclass(eq=False)
@@ -158,6 +168,8 @@ class ControllerSim(PedsimSimulator):
     def create_entity(self, *, setup: ControlSetup) -> None:
         """Keep the static data (see :class:`ControlSetup`)."""
         self.cs = setup
+        self._template: Measurements | None = None
+        self._template_keys: Any = None
         for name, arr in setup.signals.items():
             if np.shape(arr) != (setup.n_steps,) or not np.isfinite(arr).all():
                 raise ValueError(
@@ -218,7 +230,29 @@ class ControllerSim(PedsimSimulator):
             kw["t_zone_degc"] = self._pick(inputs, "t_zone_degc", "buildings")
             if cs.sources.get("buildings", "") in inputs.get("t_mass_degc", {}):
                 kw["t_mass_degc"] = self._pick(inputs, "t_mass_degc", "buildings")
-        return Measurements(**kw)
+        return self._build(kw)
+
+    def _build(self, kw: dict[str, Any]) -> Measurements:
+        """Measurements from ``kw``: validated in full the first time, then only the inputs.
+
+        The static fields (limits, efficiencies, buses, comfort bands) are the same every
+        step and were checked by the first construction; later steps copy that object and
+        replace the fields read from the inputs, checking only that they are finite (NaN
+        allowed in ``t_mass_degc``), which keeps the per-step cost of the controller small.
+        """
+        if self._template is None or kw.keys() != self._template_keys:
+            m = Measurements(**kw)
+            self._template, self._template_keys = m, kw.keys()
+            return m
+        m = copy.copy(self._template)
+        for name in _DYNAMIC:
+            if name in kw:
+                setattr(m, name, np.asarray(kw[name], dtype=float))
+        m.t_s, m.p_trafo_kw = kw["t_s"], kw["p_trafo_kw"]
+        checked = [getattr(m, n) for n in _DYNAMIC if n in kw and n not in _NOT_CHECKED]
+        if not np.isfinite(np.concatenate([np.atleast_1d(m.p_trafo_kw), *checked])).all():
+            Measurements(**kw)  # raises with the field and position that is not finite
+        return m
 
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Decide the set-points of the next step from the measurements of this one."""
@@ -241,6 +275,10 @@ class ControllerSim(PedsimSimulator):
         if k + 1 >= cs.n_steps:  # no next step in the run
             return
         try:
+            if not getattr(cs.strategy, "needs_measurements", True):
+                sp = cs.strategy.decide(None, None)  # type: ignore[arg-type]
+                out["control_status"] = float(_status_code(sp.status, False, np.nan))
+                return
             m = self.measurements(time, inputs)
             forecast = None
             if cs.forecast is not None:
