@@ -101,9 +101,10 @@ def test_properties_bounds_accounting_limits_departures(case: dict) -> None:
         np.testing.assert_allclose(res.plugged, plug, rtol=1e-12, atol=1e-12)
         # V2G never discharges below soc_min (checked where no new session began in the step)
         assert np.all((res.p_kw >= 0) | (res.soc >= fleet.soc_min - 1e-12) | arrived)
-        # power limits (mean over the step scales with the plugged fraction)
-        assert np.all(res.p_kw <= fleet.charger_kw * plug * (1 + 1e-12) + 1e-12)
-        assert np.all(res.p_kw >= -fleet.p_discharge_max_kw * plug * (1 + 1e-12) - 1e-12)
+        # power limits (mean over the step scales with the plugged fraction); absolute slack
+        # 1e-9 kW: splitting a step at a departure leaves round-off of order 1e-12 kW
+        assert np.all(res.p_kw <= fleet.charger_kw * plug * (1 + 1e-12) + 1e-9)
+        assert np.all(res.p_kw >= -fleet.p_discharge_max_kw * plug * (1 + 1e-12) - 1e-9)
         assert np.all((res.p_kw >= 0) | (fleet.mode == MODES.index("v2g")))
         assert np.all(p_lo <= res.p_kw + 1e-9) and np.all(res.p_kw <= p_hi + 1e-9)
         # energy accounting: AC in = stored change + losses + AC out, losses from efficiencies

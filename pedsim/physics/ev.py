@@ -44,6 +44,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pedsim.physics.battery import _param
+from pedsim.physics.ev_kernel import advance_fleet
 
 __all__ = [
     "MODES",
@@ -214,6 +215,12 @@ class EVFleet:
         if not np.isfinite(t_start_s):
             raise EVParameterError(f"t_start_s={t_start_s!r}: expected a finite time in s")
         self.t_s = float(t_start_s)
+        # parameters packed for the compiled step (the arrays above are not to be changed)
+        self._par = np.vstack((
+            self.battery_kwh, self.charger_kw, self.p_discharge_max_kw, self.eta_charge,
+            self.eta_discharge, self.soc_min, self.soc_max,
+        ))  # fmt: skip
+        self._no_set = np.zeros(n)
         self.ev_ids: np.ndarray = np.arange(n)
         self.e_kwh: FloatArray = np.zeros(n)
         self.set_sessions([], [], [], [], e_arrival_kwh=[])
@@ -307,14 +314,16 @@ class EVFleet:
         self._ev, self._arr, self._dep = ev_s, a_s, d_s
         self._e_arr = e_arr[order]
         self._e_req = np.minimum(req[order], self.soc_max[ev_s]) * self.battery_kwh[ev_s]
+        self._sess = np.vstack((a_s, d_s, self._e_arr, self._e_req))
         self._start = np.searchsorted(ev_s, np.arange(self.n_ev), side="left")
         self._stop = np.searchsorted(ev_s, np.arange(self.n_ev), side="right")
         # first session not yet over at the current time
         ptr = self._start.copy()
         for i in np.flatnonzero(self._stop > self._start):
             ptr[i] += int(np.searchsorted(d_s[self._start[i] : self._stop[i]], self.t_s, "right"))
-        self._ptr = ptr
-        self._active = np.full(self.n_ev, -1, dtype=np.int64)
+        # session in progress (-1: none) and first session not yet over, as one array
+        self._state = np.vstack((np.full(self.n_ev, -1), ptr)).astype(np.int64)
+        self._active, self._ptr = self._state
         self.e_kwh = np.zeros(self.n_ev)
         if m:
             has = ptr < self._stop
@@ -408,100 +417,54 @@ class EVFleet:
         """State of charge per EV (last known value when not plugged in)."""
         return self.e_kwh / self.battery_kwh
 
-    def _segments(self, t0: float, t1: float, pos: IntArray) -> list[tuple[IntArray, ...]]:
-        """Plugged-in segments in ``[t0, t1)`` as rounds of (ev, session, start, end).
-
-        Advances ``pos`` (first session not over) in place for sessions ending by ``t1``.
-        """
-        rounds = []
-        todo = np.arange(self.n_ev)
-        while todo.size:
-            todo = todo[pos[todo] < self._stop[todo]]
-            s = pos[todo]
-            inside = self._arr[s] < t1
-            todo, s = todo[inside], s[inside]
-            if not todo.size:
-                break
-            d = self._dep[s]
-            rounds.append((todo, s, np.maximum(self._arr[s], t0), np.minimum(d, t1)))
-            ended = d <= t1
-            pos[todo[ended]] += 1
-            todo = todo[ended]
-        return rounds
+    def _run(self, dt_s: float, p_set_kw: ArrayLike | None) -> tuple[FloatArray, IntArray, int]:
+        """Check the inputs and run :func:`~pedsim.physics.ev_kernel.advance_fleet`."""
+        if not np.isfinite(dt_s) or dt_s <= 0.0:
+            raise EVParameterError(f"dt_s={dt_s!r}: expected a step length > 0 s")
+        n = self.n_ev
+        if p_set_kw is None:
+            p_set = self._no_set
+        else:
+            p_set = p_set_kw
+            if not (
+                type(p_set) is np.ndarray
+                and p_set.dtype == np.float64
+                and p_set.shape == (n,)
+                and p_set.flags.c_contiguous
+                and p_set.flags.writeable
+            ):  # the kernel only reads it; otherwise a float copy of one value per EV
+                p_set = np.array(np.broadcast_to(np.asarray(p_set_kw, dtype=float), (n,)))
+            if np.isnan(p_set).any():
+                raise EVParameterError(f"p_set_kw={p_set_kw!r}: expected powers in kW, no NaN")
+        return advance_fleet(
+            self.t_s, float(dt_s), p_set, self.e_kwh, self._state, self._stop, self._sess,
+            self.mode, self._par,
+        )  # fmt: skip
 
     def _advance(
         self, dt_s: float, p_set_kw: ArrayLike | None
     ) -> tuple[EVStepResult, FloatArray, IntArray, IntArray]:
-        if not np.isfinite(dt_s) or dt_s <= 0.0:
-            raise EVParameterError(f"dt_s={dt_s!r}: expected a step length > 0 s")
-        n = self.n_ev
-        p_set = np.zeros(n)
-        if p_set_kw is not None:
-            p_set = np.broadcast_to(np.asarray(p_set_kw, dtype=float), (n,))
-            if np.isnan(p_set).any():
-                raise EVParameterError(f"p_set_kw={p_set_kw!r}: expected powers in kW, no NaN")
-        t0, t1 = self.t_s, self.t_s + dt_s
-        e, active, pos = self.e_kwh.copy(), self._active.copy(), self._ptr.copy()
-        rounds = self._segments(t0, t1, pos)
-        plugged_s = np.zeros(n)
-        for ev, _, s0, s1 in rounds:
-            plugged_s[ev] += s1 - s0
-        zeros = [np.zeros(n) for _ in range(5)]
-        e_in, e_out, de_tot, unmet, n_dep = zeros
-        eta_c, eta_d = self.eta_charge, self.eta_discharge
-        for ev, s, s0, s1 in rounds:
-            new = active[ev] != s
-            e[ev[new]] = self._e_arr[s[new]]
-            active[ev[new]] = s[new]
-            ee, cap, d, req = e[ev], self.battery_kwh[ev], self._dep[s], self._e_req[s]
-            h = (s1 - s0) / 3600.0
-            rate_c = self.charger_kw[ev] * eta_c[ev]
-            hi = np.maximum(np.minimum(rate_c * h, self.soc_max[ev] * cap - ee), 0.0)
-            need = np.maximum(req - ee, 0.0)
-            # delayed: full power from the latest start time onwards
-            t_late = d - need / rate_c * 3600.0
-            de_del = np.minimum(rate_c * np.maximum(s1 - np.maximum(s0, t_late), 0.0) / 3600.0,
-                                np.minimum(need, hi))  # fmt: skip
-            # controlled / v2g: setpoint spread over the plugged time, clipped, with a floor
-            mode = self.mode[ev]
-            floor = req - rate_c * (d - s1) / 3600.0 - ee
-            v2g = mode == _V2G
-            lo_v2g = np.maximum(
-                -self.p_discharge_max_kw[ev] / eta_d[ev] * h,
-                np.minimum(self.soc_min[ev] * cap - ee, 0.0),
-            )
-            lo = np.minimum(np.maximum(floor, np.where(v2g, lo_v2g, 0.0)), hi)
-            p_seg = p_set[ev] * dt_s / plugged_s[ev]
-            de_set = np.where(p_seg >= 0.0, p_seg * eta_c[ev] * h, p_seg / eta_d[ev] * h)
-            de_ctl = np.clip(de_set, lo, hi)
-            de = np.select([mode == _UNC, mode == _DEL], [hi, de_del], de_ctl)
-            e_ac = np.where(de >= 0.0, de / eta_c[ev], de * eta_d[ev])
-            e[ev] = ee + de
-            e_in[ev] += np.maximum(e_ac, 0.0)
-            e_out[ev] += np.maximum(-e_ac, 0.0)
-            de_tot[ev] += de
-            ended = d <= t1
-            unmet[ev[ended]] += np.maximum(req - e[ev], 0.0)[ended]
-            n_dep[ev[ended]] += 1
-        e_req_end = np.zeros(n)
-        if self._arr.size:
-            s_now = np.minimum(pos, self._arr.size - 1)
-            at_end = (pos < self._stop) & (self._arr[s_now] < t1)
-            e_req_end[at_end] = np.maximum(self._e_req[s_now] - e, 0.0)[at_end]
-        dt_h = dt_s / 3600.0
-        res = EVStepResult(
-            p_kw=(e_in - e_out) / dt_h,
-            soc=e / self.battery_kwh,
-            plugged=plugged_s / dt_s,
-            e_required_kwh=e_req_end,
-            e_unmet_kwh=unmet,
-            n_departures=n_dep.astype(np.int64),
-            e_charged_kwh=e_in,
-            e_discharged_kwh=e_out,
-            e_stored_delta_kwh=de_tot,
-            e_loss_kwh=e_in - e_out - de_tot,
-        )
-        return res, e, active, pos
+        """Step result and new state (energy, session in progress, pointer), state unchanged."""
+        out, state, _ = self._run(dt_s, p_set_kw)
+        res = EVStepResult(*out[:5], out[5].astype(np.int64), *out[6:10])
+        return res, out[10], state[0], state[1]
+
+    def step_arrays(self, dt_s: float, p_set_kw: ArrayLike | None = None) -> tuple[FloatArray, int]:
+        """:meth:`step` returning the raw rows of the compiled step (fast path of simulators).
+
+        Returns
+        -------
+        out : numpy.ndarray
+            ``(11, n_ev)``: the fields of :class:`EVStepResult` in order (``n_departures``
+            as float), then the new stored energy.
+        bad : int
+            First EV whose power is not finite, or -1.
+        """
+        out, state, bad = self._run(dt_s, p_set_kw)
+        self.e_kwh, self._state = out[10], state
+        self._active, self._ptr = state
+        self.t_s += float(dt_s)
+        return out, bad
 
     def step(self, dt_s: float, p_set_kw: ArrayLike | None = None) -> EVStepResult:
         """Advance the fleet by one step from ``self.t_s``.
@@ -518,10 +481,8 @@ class EVFleet:
         -------
         EVStepResult
         """
-        res, e, active, pos = self._advance(dt_s, p_set_kw)
-        self.e_kwh, self._active, self._ptr = e, active, pos
-        self.t_s += float(dt_s)
-        return res
+        out, _ = self.step_arrays(dt_s, p_set_kw)
+        return EVStepResult(*out[:5], out[5].astype(np.int64), *out[6:10])
 
     def feasible_power_kw(self, dt_s: float) -> tuple[FloatArray, FloatArray]:
         """Range of mean AC power a setpoint can obtain in the next step (no state change).

@@ -160,6 +160,8 @@ class BuildingSim(PedsimSimulator):
         self.t_out_step = self.t_out.reshape(self.n_steps, self.n_sub).mean(axis=1)
         self._no_offset, self._no_cap = np.zeros(n), np.full(n, np.inf)
         self._no_target = np.full(n, np.nan)
+        self._no_cap_w = 1e3 * self._no_cap
+        self._zeros_bus = np.zeros(self.n_bus)
         self._t_set0 = zones.t_set_heat_degc + self._no_offset
         self._t_cool0 = np.maximum(zones.t_set_cool_degc, self._t_set0)
         self._op_start, self._op = -1, ()
@@ -181,20 +183,25 @@ class BuildingSim(PedsimSimulator):
         if not inputs:
             return self._no_offset, self._no_cap
         offset = sum_inputs(inputs.get("t_set_offset_k", {}), n)
-        cap = np.full(n, np.inf)
-        for arr in inputs.get("p_hp_cap_kw", {}).values():
-            cap = np.fmin(cap, np.broadcast_to(np.asarray(arr, dtype=float), (n,)))
-        for name, arr, bad, expected in (
-            ("t_set_offset_k", offset, ~np.isfinite(offset), "a finite offset"),
-            ("p_hp_cap_kw", cap, cap < 0, "a cap >= 0 (inf or NaN: none)"),
-        ):
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise SimulationError(
-                    f"{self.sid}: input {name} of building {i} is {arr[i]!r} at "
-                    f"{self.when(time)}; expected {expected}"
-                )
+        cap = self._no_cap
+        for value in inputs.get("p_hp_cap_kw", {}).values():
+            arr = value
+            if not (isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.shape == (n,)):
+                arr = np.broadcast_to(np.asarray(value, dtype=float), (n,))
+            cap = np.fmin(cap, arr)  # NaN: no cap, so never NaN
+        if not np.isfinite(offset).all():
+            self._fail(time, "t_set_offset_k", offset, ~np.isfinite(offset), "a finite offset")
+        if (cap < 0).any():
+            self._fail(time, "p_hp_cap_kw", cap, cap < 0, "a cap >= 0 (inf or NaN: none)")
         return offset, cap
+
+    def _fail(self, time: int, name: str, arr: np.ndarray, bad: np.ndarray, expected: str) -> None:
+        """Raise for the first bad value of input ``name``."""
+        i = int(np.flatnonzero(bad)[0])
+        raise SimulationError(
+            f"{self.sid}: input {name} of building {i} is {arr[i]!r} at "
+            f"{self.when(time)}; expected {expected}"
+        )
 
     def _operating_points(self, i: int) -> tuple[np.ndarray, ...]:
         """Heat-pump operating points of sub-step ``i`` (computed a chunk at a time)."""
@@ -219,7 +226,7 @@ class BuildingSim(PedsimSimulator):
         else:
             t_set = z.t_set_heat_degc + offset
             t_cool = np.maximum(z.t_set_cool_degc, t_set)
-        cap_w = 1e3 * np.where(np.isnan(cap), np.inf, cap)
+        cap_w = self._no_cap_w if cap is self._no_cap else 1e3 * cap  # cap is never NaN
         tm_start = self.t_m_degc
         rows = []
         for j in range(self.n_sub):
@@ -264,7 +271,9 @@ class BuildingSim(PedsimSimulator):
             "t_mass_degc": self.t_m_degc.copy(),  # end of step (controller input)
             "t_out_degc": float(self.t_out_step[k]),
             "p_bus_kw": np.bincount(self.bus_pos, p, self.n_bus),
-            "q_bus_kvar": np.bincount(self.bus_pos, q, self.n_bus),
+            "q_bus_kvar": (
+                np.bincount(self.bus_pos, q, self.n_bus) if self.tan_phi else self._zeros_bus
+            ),
         }
 
     def _check_balance(self, time: int, m: dict[str, np.ndarray], tm_start: np.ndarray) -> None:
@@ -278,7 +287,8 @@ class BuildingSim(PedsimSimulator):
             "q_storage_w": storage,
         }
         residual = m["q_heat"] + m["int"] + m["sol"] - m["loss"] - storage
-        scale = np.maximum.reduce([np.abs(m["q_heat"]), m["int"], m["sol"], np.abs(m["loss"])])
+        scale = np.maximum(np.maximum(np.abs(m["q_heat"]), m["int"]), m["sol"])
+        scale = np.maximum(scale, np.abs(m["loss"]))
         bad = np.abs(residual) > BALANCE_RTOL * np.maximum(scale, 1.0)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])

@@ -67,6 +67,8 @@ class EVSim(PedsimSimulator):
         if fleet.t_s != 0.0:
             raise ValueError(f"{self.sid}: the fleet must start at t_s = 0 (got {fleet.t_s})")
         self.q_bus = np.zeros(self.n_bus)
+        if self.step_s > 0:
+            fleet._advance(self.step_s, None)  # compile or load the kernel now, not in a step
 
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Step the fleet over ``[time, time + step)``."""
@@ -78,21 +80,21 @@ class EVSim(PedsimSimulator):
         p_set = None
         if inputs.get("p_ev_set_kw"):
             p_set = sum_inputs(inputs["p_ev_set_kw"], self.fleet.n_ev)
-            p_set = np.where(np.isnan(p_set), 0.0, p_set)  # NaN: no set-point for that EV
+            p_set[np.isnan(p_set)] = 0.0  # NaN: no set-point for that EV
         try:
-            res = self.fleet.step(self.step_s, p_set)
+            out, bad = self.fleet.step_arrays(self.step_s, p_set)
         except EVParameterError as exc:
             raise SimulationError(f"{self.sid}: at {self.when(time)}: {exc}") from exc
-        if not np.isfinite(res.p_kw).all():
-            bad = int(np.flatnonzero(~np.isfinite(res.p_kw))[0])
+        if bad >= 0:
             raise SimulationError(f"{self.sid}: non-finite power of EV {bad} at {self.when(time)}")
+        p_kw = out[0]
         self.outputs = {
-            "p_kw": res.p_kw,
-            "soc": res.soc,
-            "plugged": res.plugged,
-            "e_required_kwh": res.e_required_kwh,
-            "e_unmet_kwh": res.e_unmet_kwh,
-            "n_departures": res.n_departures.astype(float),
-            "p_bus_kw": np.bincount(self.bus_pos, res.p_kw, self.n_bus),
+            "p_kw": p_kw,
+            "soc": out[1],
+            "plugged": out[2],
+            "e_required_kwh": out[3],
+            "e_unmet_kwh": out[4],
+            "n_departures": out[5],
+            "p_bus_kw": np.bincount(self.bus_pos, p_kw, self.n_bus),
             "q_bus_kvar": self.q_bus,
         }

@@ -12,9 +12,21 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+from numba import njit
 
 from pedsim.physics.powerflow import FastPowerFlow, PowerFlowError
 from pedsim.sims.base import PedsimSimulator, SimulationError, sum_inputs
+
+
+@njit(cache=True)
+def _first_nonfinite(values: tuple, live: tuple) -> int:
+    """Index of the first array in ``values`` with a non-finite entry where ``live``, or -1."""
+    for j in range(len(values)):
+        x, m = values[j], live[j]
+        for i in range(x.shape[0]):
+            if m[i] and not np.isfinite(x[i]):
+                return j
+    return -1
 
 
 class GridSim(PedsimSimulator):
@@ -57,11 +69,54 @@ class GridSim(PedsimSimulator):
             "loading_trafo_percent": np.isfinite(idle.trafo_loading_percent),
             "pl_trafo_kw": np.isfinite(idle.trafo_pl_kw),
         }
+        # every checked output, in the order of self.outputs, with its live mask
+        sizes = {
+            "vm_pu": self.n_bus, "va_degree": self.n_bus,
+            "loading_line_percent": idle.line_loading_percent.size,
+            "loading_trafo_percent": idle.trafo_loading_percent.size,
+            "pl_line_kw": idle.line_pl_kw.size, "pl_trafo_kw": idle.trafo_pl_kw.size,
+            "p_trafo_kw": idle.trafo_p_hv_kw.size, "q_trafo_kvar": idle.trafo_q_hv_kvar.size,
+            "p_ext_grid_kw": idle.p_ext_grid_kw.size,
+        }  # fmt: skip
+        self._checked = tuple(sizes)
+        self._live_masks = tuple(
+            self.live.get(name, np.ones(size, dtype=bool)) for name, size in sizes.items()
+        )
+        _first_nonfinite(
+            tuple(np.zeros(size) for size in sizes.values()), self._live_masks
+        )  # compile or load now rather than in the first step
 
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Solve the power flow for the summed injections."""
         p = sum_inputs(inputs.get("p_kw", {}), self.n_bus)
         q = sum_inputs(inputs.get("q_kvar", {}), self.n_bus)
+        if not np.isfinite(p.sum() + q.sum()):  # fast test; the loop names the culprit
+            self._check_inputs(time, inputs, p, q)
+        try:
+            res = self.pf.solve(p, q)
+        except PowerFlowError as exc:
+            raise SimulationError(
+                f"{self.sid}: power flow failed at {self.when(time)}: {exc.element}: {exc.detail}"
+            ) from exc
+        self.fallbacks += int(res.used_fallback)
+        values = (
+            res.vm_pu, res.va_degree, res.line_loading_percent, res.trafo_loading_percent,
+            res.line_pl_kw, res.trafo_pl_kw, res.trafo_p_hv_kw, res.trafo_q_hv_kvar,
+            res.p_ext_grid_kw,
+        )  # fmt: skip
+        bad = _first_nonfinite(values, self._live_masks)
+        if bad >= 0 or not np.isfinite(res.p_loss_kw):
+            name = self._checked[bad] if bad >= 0 else "p_loss_kw"
+            raise SimulationError(
+                f"{self.sid}: power-flow result {name} is not finite at {self.when(time)}"
+            )
+        self.outputs = dict(zip(self._checked, values, strict=True))
+        self.outputs["p_loss_kw"] = float(res.p_loss_kw)
+
+    def _check_inputs(
+        self, time: int, inputs: Mapping[str, Mapping[str, Any]], p: np.ndarray, q: np.ndarray
+    ) -> None:
+        """Fail naming the bus and the sources of the first non-finite injection."""
         for name, arr in (("p_kw", p), ("q_kvar", q)):
             src = inputs.get(name, {})
             if not np.isfinite(arr).all():
@@ -72,31 +127,3 @@ class GridSim(PedsimSimulator):
                     f"({self.bus_names[pos]}) is not finite at {self.when(time)} "
                     f"(from {', '.join(culprits)})"
                 )
-        try:
-            res = self.pf.solve(p, q)
-        except PowerFlowError as exc:
-            raise SimulationError(
-                f"{self.sid}: power flow failed at {self.when(time)}: {exc.element}: {exc.detail}"
-            ) from exc
-        self.fallbacks += int(res.used_fallback)
-        out = {
-            "vm_pu": res.vm_pu,
-            "va_degree": res.va_degree,
-            "loading_line_percent": res.line_loading_percent,
-            "loading_trafo_percent": res.trafo_loading_percent,
-            "pl_line_kw": res.line_pl_kw,
-            "pl_trafo_kw": res.trafo_pl_kw,
-            "p_trafo_kw": res.trafo_p_hv_kw,
-            "q_trafo_kvar": res.trafo_q_hv_kvar,
-            "p_ext_grid_kw": res.p_ext_grid_kw,
-            "p_loss_kw": float(res.p_loss_kw),
-        }
-        for name, value in out.items():
-            checked = np.asarray(value)
-            if name in self.live:
-                checked = checked[self.live[name]]
-            if not np.isfinite(checked).all():
-                raise SimulationError(
-                    f"{self.sid}: power-flow result {name} is not finite at {self.when(time)}"
-                )
-        self.outputs = out

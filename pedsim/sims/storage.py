@@ -32,7 +32,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pedsim.physics.battery import Battery, BatteryParameterError, self_consumption_setpoint
+from pedsim.physics.battery import Battery, self_consumption_setpoint
+from pedsim.physics.battery_kernel import storage_step
 from pedsim.sims.base import PedsimSimulator, SimulationError, sum_inputs
 
 
@@ -88,6 +89,18 @@ class StorageSim(PedsimSimulator):
             raise ValueError(f"{self.sid}: bus_pos outside 0 ... {self.n_bus - 1}")
         self.q_bus = np.zeros(self.n_bus)
         self._no_setpoints = self._roles(np.zeros(n, dtype=bool))
+        self._no_ctl = np.full(n, np.nan)
+        # parameter-only terms of the compiled step (storage_step)
+        self._dt_h = float(self.step_s) / 3600.0
+        b = battery
+        self._par = np.vstack((
+            b.capacity_kwh, b.p_charge_max_kw, b.p_discharge_max_kw, b.eta_charge,
+            b.eta_discharge, b.soc_min, b.soc_max, *b._decay(self._dt_h),
+        ))  # fmt: skip
+        self._roles_int = np.vstack((self.local, self.community, self.bus_pos)).astype(np.int64)
+        # compile or load the kernel now rather than in the first step
+        e, thr = b.e_kwh, b.throughput_total_kwh
+        storage_step(self.q_bus, self._no_ctl, e, thr, self._par, self._roles_int, self._dt_h)
 
     def _roles(self, has_set: np.ndarray) -> tuple[np.ndarray, ...]:
         """Self-consumption units without a set-point: indices, buses and capacity shares."""
@@ -141,23 +154,24 @@ class StorageSim(PedsimSimulator):
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Decide set-points and step the batteries over ``[time, time + step)``."""
         net = sum_inputs(inputs.get("p_net_bus_kw", {}), self.n_bus)
-        if not np.isfinite(net).all():
-            pos = int(np.flatnonzero(~np.isfinite(net))[0])
-            raise SimulationError(
-                f"{self.sid}: net power at bus position {pos} is not finite at {self.when(time)}"
-            )
-        p_set_in = None
+        ctl = self._no_ctl
         if inputs.get("p_bat_set_kw"):
-            p_set_in = sum_inputs(inputs["p_bat_set_kw"], self.battery.n)
-        try:
-            res = self.battery.step(self.setpoints(net, p_set_in), self.step_s)
-        except BatteryParameterError as exc:
-            raise SimulationError(f"{self.sid}: at {self.when(time)}: {exc}") from exc
+            ctl = sum_inputs(inputs["p_bat_set_kw"], self.battery.n)
+        # the compiled form of setpoints() followed by Battery.step (identical results)
+        b = self.battery
+        out, p_bus, bad = storage_step(
+            net, ctl, b.e_kwh, b.throughput_total_kwh, self._par, self._roles_int, self._dt_h
+        )
+        if bad >= 0:
+            raise SimulationError(
+                f"{self.sid}: net power at bus position {bad} is not finite at {self.when(time)}"
+            )
+        b.e_kwh, b.throughput_total_kwh = out[2], out[3]
         self.outputs = {
-            "p_kw": res.p_kw,
-            "soc": res.soc,
-            "e_throughput_kwh": self.battery.throughput_total_kwh,
-            "efc": self.battery.equivalent_full_cycles_total,
-            "p_bus_kw": np.bincount(self.bus_pos, res.p_kw, self.n_bus),
+            "p_kw": out[0],
+            "soc": out[1],
+            "e_throughput_kwh": out[3],
+            "efc": out[4],
+            "p_bus_kw": p_bus,
             "q_bus_kvar": self.q_bus,
         }
