@@ -1,8 +1,23 @@
-"""The district's grid and its SimBench load and PV profiles, loaded for a scenario."""
+"""The district's grid and its SimBench load and PV profiles, loaded for a scenario.
+
+SimBench grids are parsed from the CSV files shipped with ``simbench`` (several seconds);
+:func:`simbench_net` keeps a pickled copy of each parsed grid in a user cache directory
+(``$PEDSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/pedsim``, else ``~/.cache/pedsim``;
+sub-directory ``simbench``). A cache file is keyed by the grid code and the versions of
+Python, simbench, pandapower, pandas and numpy, so that it is never used by another set of
+packages; it is written atomically, ignored (and rebuilt) when unreadable, and safe to
+delete at any time. ``PEDSIM_NO_CACHE=1`` disables it.
+"""
 
 from __future__ import annotations
 
+import os
+import pickle
+import re
+import sys
+import tempfile
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +29,8 @@ from pedsim.scenario.load import SIMBENCH_DATA_START
 from pedsim.timeseries import step_means
 
 SIMBENCH_STEP_S = 900
+#: Bump when the content or format of the cached SimBench nets changes.
+CACHE_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -74,11 +91,90 @@ def load_net(scenario: Scenario) -> pp.pandapowerNet:
         The grid.
     """
     if scenario.grid.simbench_code is not None:
-        import simbench
-
-        return simbench.get_simbench_net(scenario.grid.simbench_code)
+        return simbench_net(scenario.grid.simbench_code)
     path = resolve_input(scenario.source_path, Path(str(scenario.grid.pandapower_json)))
     return pp.from_json(str(path))
+
+
+def cache_dir() -> Path | None:
+    """Return pedsim's user cache directory, or None when caching is disabled.
+
+    ``$PEDSIM_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/pedsim``, else
+    ``~/.cache/pedsim``; ``PEDSIM_NO_CACHE=1`` (or any value but ``""``/``0``) disables it.
+    """
+    if os.environ.get("PEDSIM_NO_CACHE", "") not in ("", "0"):
+        return None
+    if os.environ.get("PEDSIM_CACHE_DIR"):
+        return Path(os.environ["PEDSIM_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "pedsim"
+
+
+def _simbench_cache_file(code: str) -> Path | None:
+    root = cache_dir()
+    if root is None:
+        return None
+    key = "-".join(
+        [
+            re.sub(r"[^A-Za-z0-9_.-]", "_", code),
+            f"f{CACHE_FORMAT}",
+            f"py{sys.version_info.major}.{sys.version_info.minor}",
+            *(f"{pkg}{version(pkg)}" for pkg in ("simbench", "pandapower", "pandas", "numpy")),
+        ]
+    )
+    return root / "simbench" / f"{key}.pkl"
+
+
+def simbench_net(code: str) -> pp.pandapowerNet:
+    """Return the SimBench grid ``code`` with its profiles, from the cache when there.
+
+    The first call for a code parses SimBench's CSV files
+    (:func:`simbench.get_simbench_net`) and stores a pickled copy in the cache directory
+    (see the module docstring); later calls load that copy. Each call returns a new,
+    independent net. The cache is optional: any failure to read or write it falls back
+    to parsing the CSV files.
+
+    Parameters
+    ----------
+    code : str
+        A SimBench code, e.g. ``"1-LV-urban6--0-sw"``.
+
+    Returns
+    -------
+    pandapower.pandapowerNet
+        The grid, identical to :func:`simbench.get_simbench_net`'s.
+    """
+    import simbench
+
+    path = _simbench_cache_file(code)
+    if path is not None and path.is_file():
+        try:
+            with path.open("rb") as fh:
+                net = pickle.load(fh)
+            if isinstance(net, pp.pandapowerNet):
+                return net
+        except Exception:  # an unreadable cache file is rebuilt
+            pass
+    net = simbench.get_simbench_net(code)
+    if path is not None:
+        _write_atomic(path, pickle.dumps(net, protocol=pickle.HIGHEST_PROTOCOL))
+    return net
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename; ignore failures."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError:  # read-only or full disk: run without the cache
+        pass
 
 
 def load_district(scenario: Scenario) -> District:

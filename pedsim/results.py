@@ -124,6 +124,7 @@ class ResultsWriter:
         self.file.create_group("versions").attrs.update(package_versions())
         self.file.create_group("timings")
         self.series: dict[Hashable, _Series] = {}
+        self._buffers: list[tuple[Hashable, np.ndarray]] = []  # (key, buffer) per series
         self.t_buf = np.zeros(self.chunk, dtype=np.int64)
         self.n_buf = 0
         self.n_done = 0
@@ -175,13 +176,15 @@ class ResultsWriter:
         )
         buf_shape = (self.chunk,) if width is None else (self.chunk, width)
         self.series[key] = _Series(f"series/{path}", width, np.full(buf_shape, np.nan))
+        self._buffers = [(k, s.buffer) for k, s in self.series.items()]
 
     def append(self, t_s: int, values: Mapping[Hashable, Any]) -> None:
         """Buffer one completed step; write when the buffer is full."""
         i = self.n_buf
         self.t_buf[i] = t_s
-        for key, s in self.series.items():
-            s.buffer[i] = values.get(key, np.nan)
+        get, nan = values.get, np.nan
+        for key, buffer in self._buffers:
+            buffer[i] = get(key, nan)
         self.n_buf += 1
         if self.n_buf == self.chunk:
             self.flush()

@@ -22,6 +22,7 @@ from pedsim.run.control import add_control
 from pedsim.run.flex import add_flex
 from pedsim.run.thermal import add_thermal
 from pedsim.scenario import Scenario
+from pedsim.sims.base import RECORD_ATTR
 from pedsim.units import quantity
 
 SIM_CONFIG: dict[str, dict[str, str]] = {
@@ -89,6 +90,8 @@ class BuildContext:
     instances : dict
         Simulator id -> simulator object of every pedsim simulator started so far (all run
         in this process), for builders that need another simulator's static set-up.
+    recorded_sources : set
+        Full ids of the entities already connected to the recorder.
     """
 
     scenario: Scenario
@@ -103,6 +106,7 @@ class BuildContext:
     timings: dict[str, float] = field(default_factory=dict)
     grid_sources: list[Any] = field(default_factory=list)
     instances: dict[str, Any] = field(default_factory=dict)
+    recorded_sources: set[str] = field(default_factory=set)
 
     @property
     def n_bus(self) -> int:
@@ -128,7 +132,9 @@ class BuildContext:
     ) -> None:
         """Record ``entity.attr`` as ``/series/<group>/<attr>`` (columns from labels ``kind``).
 
-        ``kind`` None records one scalar per step.
+        ``kind`` None records one scalar per step. Every simulator reaches the recorder
+        through one connection, its :data:`~pedsim.sims.base.RECORD_ATTR` (all its
+        outputs of a step), however many of its series are recorded.
         """
         q = quantity(attr)
         self.writer.add_series(
@@ -140,7 +146,9 @@ class BuildContext:
             width=width if kind is not None else None,
             columns=f"labels/{kind}" if kind is not None else "",
         )
-        self.world.connect(entity, self.recorder, attr)
+        if entity.full_id not in self.recorded_sources:
+            self.recorded_sources.add(entity.full_id)
+            self.world.connect(entity, self.recorder, RECORD_ATTR)
 
     def connect_to_grid(self, entity: Any) -> None:
         """Feed ``entity``'s per-bus ``p_bus_kw``/``q_bus_kvar`` into the grid."""
@@ -203,12 +211,16 @@ def build_world(
         "start": scenario.start_ts.isoformat(),
         "timings": timings,
         "instances": instances,
+        "record_bundle": True,
     }
     world = mosaik.World(
         sim_config or SIM_CONFIG,
         skip_greetings=True,
         time_resolution=1.0,
         configure_logging=False,
+        # No output cache: every connection is pushed to its destination, so mosaik
+        # does not prune a cache of every simulator's outputs after every step.
+        cache=False,
     )
     net = district.net
     bus_index = net.bus.index.to_numpy()  # the grid simulator's bus order

@@ -18,6 +18,13 @@ import pandas as pd
 
 from pedsim.units import quantity
 
+#: Output attribute that carries all of a simulator's outputs of a step at once (a dict
+#: attribute -> value), so that the recorder needs one mosaik connection per simulator
+#: instead of one per recorded series. Added to the META only when ``init`` is called with
+#: ``record_bundle=True`` (pedsim's world builder does); a transport attribute, not a
+#: physical quantity, hence not in :mod:`pedsim.units`.
+RECORD_ATTR = "recorded_outputs"
+
 
 class SimulationError(RuntimeError):
     """A simulator cannot go on; the message names the step (date-time) and the element."""
@@ -86,6 +93,7 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
         start: str,
         timings: dict[str, float] | None = None,
         instances: dict[str, Any] | None = None,
+        record_bundle: bool = False,
         **params: Any,
     ) -> dict:
         """Initialise (mosaik API).
@@ -105,6 +113,8 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
         instances : dict, optional
             Receives this simulator object under key ``sid``, so that builders running
             in the same process (the controller's) can read its static set-up.
+        record_bundle : bool
+            Also offer :data:`RECORD_ATTR`, all outputs of a step in one attribute.
         **params
             Simulator-specific parameters, passed to :meth:`setup`.
 
@@ -121,6 +131,10 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
             timings.setdefault(sid, 0.0)
         if instances is not None:
             instances[sid] = self
+        if record_bundle:
+            attrs = self.meta["models"][self.MODEL]["attrs"]
+            if RECORD_ATTR not in attrs:
+                attrs.append(RECORD_ATTR)
         self.setup(**params)
         return self.meta
 
@@ -153,10 +167,14 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
         raise NotImplementedError
 
     def get_data(self, outputs: dict) -> dict:
-        """Return requested outputs (mosaik API)."""
+        """Return requested outputs (mosaik API).
+
+        :data:`RECORD_ATTR` is answered with a shallow copy of all outputs of the step.
+        """
         data: dict[str, dict[str, Any]] = {}
+        out = self.outputs
         for eid, attrs in outputs.items():
-            data[eid] = {attr: self.outputs[attr] for attr in attrs}
+            data[eid] = {attr: (dict(out) if attr == RECORD_ATTR else out[attr]) for attr in attrs}
         return data
 
     def when(self, time: int) -> str:
