@@ -33,7 +33,8 @@ test: lint
 	PEDSIM_NB_PERIOD='1 day' $(BIN)/python -m pytest --nbmake --nbmake-timeout=900 notebooks/
 
 bench: setup
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

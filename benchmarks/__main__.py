@@ -1,19 +1,29 @@
-"""Run every benchmark: ``python -m benchmarks [SCENARIO] [UNTIL]`` (or ``make bench``).
+"""Run every benchmark: ``python -m benchmarks [--quick] [SCENARIO] [UNTIL]`` (``make bench``).
 
-Then the issue-7 district tables (:mod:`benchmarks.district`) over the first 28 days of
-scenarios/bench-district-year.yaml, extrapolated to the year; ``python -m
-benchmarks.district`` alone runs the whole year.
+In order: the power-flow kernel against ``pandapower.runpp`` (:mod:`benchmarks.powerflow`),
+the run profile and the null-simulator floor of ``SCENARIO`` (default
+``scenarios/reference-year.yaml``; ``--quick``: its first 7 days), the issue-7 district
+tables (:mod:`benchmarks.district`: 28 days of scenarios/bench-district-year.yaml
+extrapolated to the year, ``runpp`` per step, floor, building simulator and whole-world
+scaling :mod:`benchmarks.scaling` with every run measured) and pedsim against the public
+mosaik-pandapower-2 adapter (:mod:`benchmarks.adapter`, 300 steps, extrapolated).
+``--quick`` shortens every part (7-day runs, one repetition, 100 adapter steps; the
+scaling's month and year rows extrapolated) and says so in its output.
 """
 
 import sys
 
-from benchmarks import district, floor, powerflow, run
+from benchmarks import adapter, district, floor, powerflow, run
 from pedsim.scenario import load_scenario
 from pedsim.scenario.load import limit_period
 
 
-def main(scenario: str = "scenarios/reference-year.yaml", until: str | None = None) -> None:
-    """Print the power-flow table, the run profile and the ratio to the mosaik floor."""
+def main(
+    scenario: str = "scenarios/reference-year.yaml", until: str | None = None, quick: bool = False
+) -> None:
+    """Print every table (see the module docstring)."""
+    if quick:
+        until = until or "7 days"
     powerflow.main()
     print()
     run.main(scenario, until)
@@ -28,8 +38,10 @@ def main(scenario: str = "scenarios/reference-year.yaml", until: str | None = No
     print(f"  null sims  {bare:8.1f} s  {1e3 * bare / s.n_steps:7.3f} ms/step")
     print(f"  ratio real/floor: {real / bare:.2f}")
     print()
-    district.main("28 days")
+    district.main("" if quick else "28 days", quick=quick)
+    adapter.main(100 if quick else 300, 1 if quick else 2)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    args = [a for a in sys.argv[1:] if a != "--quick"]
+    main(*args, quick="--quick" in sys.argv)

@@ -1,8 +1,13 @@
 """Issue 7 benchmarks of the reference district (scenarios/bench-district-year.yaml).
 
-``python -m benchmarks.district [UNTIL] [--skip-scaling]``; every measurement runs in its
-own subprocess (clean peak memory, no shared caches), and what is compared is measured
-alternately in the same invocation, so the ratios hold on a loaded machine.
+``python -m benchmarks.district [UNTIL] [--quick] [--skip-scaling]``; every measurement
+runs in its own subprocess (clean peak memory, no shared caches), and what is compared is
+measured alternately in the same invocation, so the ratios hold on a loaded machine.
+``--quick`` (a few minutes): (a) and (c) over 7 days, once each, extrapolated to the
+year; (d) over 1 and 7 days; (f) in its quick mode (1 and 7 days, month and year
+extrapolated). The district is the one of issue 7: 1-LV-urban6--0-sw, 102 buildings with
+heat pumps, its PV, 30 EVs, a community battery, home batteries and the self_consumption
+controller.
 
 (a) the whole run: wall time with set-up, stepping time per step, share per simulator,
     peak resident memory (``ru_maxrss``), extrapolated to a year when ``UNTIL`` is shorter;
@@ -10,8 +15,9 @@ alternately in the same invocation, so the ratios hold on a loaded machine.
     steps, extrapolated to the year) beside pedsim's kernel on the same steps;
 (c) the ratio to the null-simulator floor (:mod:`benchmarks.floor`) of the same world;
 (d) scaling: the building simulator alone with 10, 100 and 1000 buildings (copies of the
-    district's buildings) over 1 day, 1 week and 4 weeks, and whole worlds of SimBench LV
-    grids of different size.
+    district's buildings) over 1 day, 1 week and 4 weeks;
+(f) scaling of whole worlds, 10, 100 and 1000 buildings x 1 day, 1 month, 1 year
+    (:mod:`benchmarks.scaling`).
 """
 
 from __future__ import annotations
@@ -34,12 +40,26 @@ OUT = "benchmarks/out"
 
 
 def _maxrss_mib() -> float:
+    """Peak resident memory of this process in MiB (``VmHWM``).
+
+    ``ru_maxrss`` is not used where ``/proc`` exists: Linux carries it over ``exec`` from
+    the parent, so a child started by a large benchmark process would report at least
+    the parent's size.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(*args: str) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter; return its JSON line."""
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), os.getcwd()]))
+    env = dict(os.environ, PYTHONPATH=path)
     cmd = [sys.executable, "-m", "benchmarks.district", "--child", *args]
     done = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
     if done.returncode:
@@ -115,6 +135,7 @@ def child_runpp(path: str, n_steps: str) -> dict[str, Any]:
     for k in range(n):
         pf.solve(*inj(k))
     fast = (time.perf_counter() - t0) / n
+    pp.runpp(net)  # warm-up: pandapower's numba compilation is not a step's cost
     t_pp, dvm = 0.0, 0.0
     for k in range(n):
         net.load.loc[lidx, "p_mw"] = loads.p_kw[k] / 1e3
@@ -199,8 +220,10 @@ def _per_sim(r: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def main(until: str = "", *, scaling: bool = True, reps: int = 2) -> None:
-    """Print the tables (a)-(d)."""
+def main(until: str = "", *, scaling: bool = True, reps: int = 2, quick: bool = False) -> None:
+    """Print the tables (a)-(d) and (f); ``quick``: short runs, extrapolated."""
+    if quick:
+        until, reps = until or "7 days", 1
     print(f"load average before: {os.getloadavg()}, nproc {os.cpu_count()}")
     # (a) whole run, lazy stepping both ways, alternately
     runs: dict[str, list[dict[str, Any]]] = {"lazy": [], "eager": []}
@@ -227,21 +250,23 @@ def main(until: str = "", *, scaling: bool = True, reps: int = 2) -> None:
 
     # (c) floor
     ratios, reals, nulls = [], [], []
-    for _ in range(reps + 1):
+    pairs = 1 if quick else reps + 1
+    for _ in range(pairs):
         r = _child("floor", SCENARIO, until or "4 weeks", "real")
         b = _child("floor", SCENARIO, until or "4 weeks", "null")
         reals.append(1e3 * r["wall_s"] / r["n_steps"])
         nulls.append(1e3 * b["wall_s"] / b["n_steps"])
         ratios.append(r["wall_s"] / b["wall_s"])
-    print(f"\n(c) floor ({until or '4 weeks'}, alternately real/null, {reps + 1} pairs):")
+    print(f"\n(c) floor ({until or '4 weeks'}, alternately real/null, {pairs} pairs):")
     print(f"  real ms/step {', '.join(f'{x:.3f}' for x in reals)}")
     print(f"  null ms/step {', '.join(f'{x:.3f}' for x in nulls)}")
     print(f"  ratio real/floor {', '.join(f'{x:.2f}' for x in ratios)}; "
           f"median {statistics.median(ratios):.2f} (target <= 1.5)")  # fmt: skip
 
     # (b) runpp
-    pp_ = _child("runpp", SCENARIO, "300")
-    print("\n(b) 1-LV-urban6--0-sw, SimBench load + PV profiles, 300 steps (extrapolated):")
+    n_pp = 100 if quick else 300
+    pp_ = _child("runpp", SCENARIO, str(n_pp))
+    print(f"\n(b) 1-LV-urban6--0-sw, SimBench load + PV profiles, {n_pp} steps (extrapolated):")
     k_s, r_s = pp_["kernel_s"], pp_["runpp_s"]
     print(f"  pedsim kernel  {1e6 * k_s:8.1f} µs/step  year {k_s * YEAR_STEPS:7.1f} s")
     print(
@@ -254,16 +279,19 @@ def main(until: str = "", *, scaling: bool = True, reps: int = 2) -> None:
     )
 
     if scaling:
-        scaling_table()
+        from benchmarks import scaling as whole_worlds
+
+        scaling_table(("1 day", "7 days") if quick else ("1 day", "7 days", "28 days"))
+        whole_worlds.main(quick=quick)
 
 
-def scaling_table() -> None:
+def scaling_table(periods: tuple[str, ...] = ("1 day", "7 days", "28 days")) -> None:
     """(d) Scaling of the building simulator in buildings and steps."""
     print("\n(d) building simulator alone (N copies of the district's buildings, 15 min):")
     print(f"  {'N':>5} {'period':>8} {'steps':>6} {'µs/step':>8} {'µs/bldg-step':>12} "
           f"{'year est. s':>11} {'inputs MiB':>10} {'Δmaxrss MiB':>11}")  # fmt: skip
     for n in (10, 100, 1000):
-        for period in ("1 day", "7 days", "28 days"):
+        for period in periods:
             r = _child("buildings", str(n), period)
             us = 1e6 * r["wall_s"] / r["n_steps"]
             print(
@@ -282,7 +310,8 @@ if __name__ == "__main__":
         print(json.dumps(fn[kind](*rest)))
     else:
         args = [a for a in sys.argv[1:] if not a.startswith("--")]
+        quick_ = "--quick" in sys.argv
         if "--scaling-only" in sys.argv:
-            scaling_table()
+            scaling_table(("1 day", "7 days") if quick_ else ("1 day", "7 days", "28 days"))
         else:
-            main(*args, scaling="--skip-scaling" not in sys.argv)
+            main(*args, scaling="--skip-scaling" not in sys.argv, quick=quick_)
