@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -82,9 +84,17 @@ def test_self_consumption_order_battery_then_evs_then_preheating() -> None:
     sp = SelfConsumption().decide(m, None)
     np.testing.assert_allclose(sp.p_bat_set_kw, [5.0])  # 18.5 kW surplus: battery at 5 kW
     np.testing.assert_allclose(sp.p_ev_set_kw, [11.0])  # then the EV
-    # 2.5 kW left: the zone with the most headroom (3 kW) is pre-heated to the high bound
-    np.testing.assert_allclose(sp.t_set_offset_k, [3.0, 0.0])
+    # 2.5 kW left: the zone with the most headroom (3 kW) is pre-heated by preheat_k = 2 K
+    np.testing.assert_allclose(sp.t_set_offset_k, [2.0, 0.0])
     assert sp.p_trafo_expected_kw == pytest.approx(0.0)
+    # a larger pre-heat step stops at the comfort high bound (23 degC)
+    wide = SelfConsumption(SelfConsumptionParams(preheat_k=5.0)).decide(m, None)
+    np.testing.assert_allclose(wide.t_set_offset_k, [3.0, 0.0])
+    # zones at or above the raised set point (22 degC) are not pre-heated, whatever the surplus
+    big = dataclasses.replace(m, p_trafo_kw=-100.0)
+    np.testing.assert_allclose(SelfConsumption().decide(big, None).t_set_offset_k, [2.0, 0.0])
+    with pytest.raises(ControlParameterError, match="preheat_k"):
+        SelfConsumptionParams(preheat_k=0.0)
     no_preheat = SelfConsumption(SelfConsumptionParams(preheat=False)).decide(m, None)
     np.testing.assert_allclose(no_preheat.t_set_offset_k, 0.0)
 

@@ -249,6 +249,7 @@ class OptimalControl:
         self._problem: DistrictProblem | None = None
         self._plan_t_s = 0
         self._plan_evs = np.zeros(0, dtype=np.int64)
+        self._plan_dep = np.zeros(0)
 
     def _model(self, m: Measurements) -> LinearBuilding | None:
         plan_s = self.options.plan_step_s or m.dt_s
@@ -262,7 +263,11 @@ class OptimalControl:
         r = _plan_ratio(m, self.options)
         if k // r >= self._plan.p_grid_kw.size or (m.t_s - self._plan_t_s) % m.dt_s:
             return True
-        return not np.array_equal(evs, self._plan_evs)
+        # a new session (an EV not in the plan, or plugged in again with another departure)
+        # needs a new plan; an EV that left does not (its planned power ends at departure)
+        planned = np.full(m.n_ev, np.nan)
+        planned[self._plan_evs] = self._plan_dep
+        return not np.array_equal(planned[evs], m.ev_departure_s[evs])
 
     def decide(self, m: Measurements, forecast: Forecast | None) -> Setpoints:
         """Set points for the step starting at ``m.t_s``.
@@ -295,6 +300,7 @@ class OptimalControl:
                 return sp
             self._plan, self._problem = res, problem
             self._plan_t_s, self._plan_evs = m.t_s, active
+            self._plan_dep = m.ev_departure_s[active]
             k = 0
         return self._setpoints(m, self._plan, int(k), solve_time)
 

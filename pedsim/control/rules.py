@@ -132,35 +132,43 @@ class SelfConsumptionParams:
     use_evs : bool
         Charge plugged-in EVs above their floor from the surplus left after the batteries.
     preheat : bool
-        Raise heating set points up to the comfort high bound with the surplus left then.
+        Raise heating set points with the surplus left then (see ``preheat_k``).
     preheat_min_surplus_kw : float
         Smallest remaining surplus that triggers pre-heating (>= 0).
+    preheat_k : float
+        Pre-heating raises a zone's set point by this much (K, > 0), never above the comfort
+        band's high bound, and only in zones below that raised set point: zones floating
+        warmer (summer, sunny days) are left alone, so surplus PV does not overheat them.
     """
 
     deadband_kw: float = 0.0
     use_evs: bool = True
     preheat: bool = True
     preheat_min_surplus_kw: float = 0.0
+    preheat_k: float = 2.0
 
     def __post_init__(self) -> None:
         check_number("deadband_kw", self.deadband_kw, lo=0.0)
         check_number("preheat_min_surplus_kw", self.preheat_min_surplus_kw, lo=0.0)
+        check_number("preheat_k", self.preheat_k, lo=0.0, lo_open=True)
 
 
-def _preheat(m: Measurements, surplus: float) -> tuple[FloatArray, float]:
-    """Set-point offsets to the comfort high bound for zones that can absorb ``surplus``.
+def _preheat(m: Measurements, surplus: float, preheat_k: float) -> tuple[FloatArray, float]:
+    """Set-point offsets of up to ``preheat_k`` for zones that can absorb ``surplus``.
 
-    Zones below their high bound are taken in order of their electric headroom (largest
+    The raised set point is ``min(t_set + preheat_k, t_high)``; zones already at or above
+    it are skipped. Eligible zones are taken in order of their electric headroom (largest
     first) until the headroom covers the surplus. Returns the offsets and the headroom used.
     """
     offset = np.zeros(m.n_hp)
-    room = np.where(m.t_zone_degc < m.t_comfort_high_degc, m.hp_p_max_kw - m.hp_p_kw, 0.0)
+    target = np.minimum(m.t_set_heat_degc + preheat_k, m.t_comfort_high_degc)
+    room = np.where(m.t_zone_degc < target, m.hp_p_max_kw - m.hp_p_kw, 0.0)
     room = np.where(np.isfinite(room), np.maximum(room, 0.0), 0.0)
     used = 0.0
     for i in np.argsort(-room, kind="stable"):
         if used >= surplus or room[i] <= 0.0:
             break
-        offset[i] = max(m.t_comfort_high_degc[i] - m.t_set_heat_degc[i], 0.0)
+        offset[i] = max(target[i] - m.t_set_heat_degc[i], 0.0)
         used += room[i]
     return offset, min(used, surplus)
 
@@ -169,8 +177,8 @@ class SelfConsumption:
     """Use local PV surplus in the district before exporting it.
 
     A surplus (negative uncontrolled district power) charges the batteries first, then the
-    plugged-in EVs above their floor, then pre-heats zones (set point raised to the comfort
-    high bound); a deficit is served by discharging the batteries, never beyond the deficit,
+    plugged-in EVs above their floor, then pre-heats zones (set point raised by ``preheat_k`` within
+    the comfort band); a deficit is served by discharging the batteries, never beyond the deficit,
     so batteries never discharge into export and charge only from surplus.
 
     Parameters
@@ -200,7 +208,7 @@ class SelfConsumption:
                 p_ev += add
                 surplus -= float(add.sum())
             if prm.preheat and m.n_hp and surplus > max(prm.preheat_min_surplus_kw, _EPS):
-                offset, extra = _preheat(m, surplus)
+                offset, extra = _preheat(m, surplus, prm.preheat_k)
         elif net0 > prm.deadband_kw:
             p_bat = -_spread(net0, dis)
         expected = net0 + float(p_bat.sum() + (p_ev - ev_floor).sum()) + extra
@@ -225,6 +233,9 @@ class PeakShavingParams:
         Distance to a limit kept when restoring ``soc_target`` (>= 0).
     comfort_margin_k : float
         Heat pumps are only capped in zones warmer than the comfort low bound plus this.
+    preheat_k : float
+        Export beyond the limit pre-heats zones by raising their set point this much (K,
+        > 0, at most to the comfort high bound; zones already warmer are left alone).
     """
 
     import_limit_kw: float = np.inf
@@ -232,6 +243,7 @@ class PeakShavingParams:
     soc_target: float = 0.5
     margin_kw: float = 0.0
     comfort_margin_k: float = 0.0
+    preheat_k: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("import_limit_kw", "export_limit_kw"):
@@ -239,6 +251,7 @@ class PeakShavingParams:
         check_number("soc_target", self.soc_target, lo=0.0, hi=1.0)
         check_number("margin_kw", self.margin_kw, lo=0.0)
         check_number("comfort_margin_k", self.comfort_margin_k, lo=0.0)
+        check_number("preheat_k", self.preheat_k, lo=0.0, lo_open=True)
 
 
 class PeakShaving:
@@ -292,7 +305,7 @@ class PeakShaving:
             lack -= float(p_bat.sum())
             extra = 0.0
             if m.n_hp and lack > _EPS:
-                offset, extra = _preheat(m, lack)
+                offset, extra = _preheat(m, lack, prm.preheat_k)
             expected = -exp - max(lack - extra, 0.0)
         else:
             target_e = (prm.soc_target - m.bat_soc) * m.bat_capacity_kwh
