@@ -364,7 +364,7 @@ class FastPowerFlow:
         )
         try:
             with np.errstate(all="ignore"):
-                pp.runpp(model)
+                pp.runpp(model, numba=False)  # numba would compile anew every run
         except pp.LoadflowNotConverged as exc:
             raise PowerFlowInputError(f"net: no-load power flow does not converge ({exc})") from exc
         self._model = model

@@ -444,9 +444,9 @@ def _load_grid(grid: dict[str, Any], path: Path) -> Any:
 
         if code not in simbench_codes():
             return None
-        import simbench
+        from pedsim.gridmodel import simbench_net  # here: gridmodel imports the scenario
 
-        return simbench.get_simbench_net(code)
+        return simbench_net(code)
     if isinstance(js, str) and code is None:
         file = _resolve(path, Path(js))
         if not file.is_file():

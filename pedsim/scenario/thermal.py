@@ -377,9 +377,9 @@ def _grid_info(grid: Any, path: Path) -> tuple[frozenset[str], frozenset[int]] |
 
 @cache
 def _simbench_info(code: str) -> tuple[frozenset[str], frozenset[int]]:
-    import simbench
+    from pedsim.gridmodel import simbench_net  # here: gridmodel imports the scenario
 
-    return _net_info(simbench.get_simbench_net(code))
+    return _net_info(simbench_net(code))
 
 
 def _net_info(net: Any) -> tuple[frozenset[str], frozenset[int]]:
