@@ -206,9 +206,9 @@ class ControllerSim(PedsimSimulator):
         kw: dict[str, Any] = {
             "t_s": t_s, "dt_s": self.step_s, "p_trafo_kw": float(np.sum(grid["p_trafo_kw"])),
             "p_load_kw": sum_inputs(inputs.get("p_net_bus_kw", {}), cs.n_bus),
-            "vm_pu": np.nan_to_num(grid["vm_pu"], nan=1.0),
-            "loading_line_percent": np.nan_to_num(grid["loading_line_percent"]),
-            "loading_trafo_percent": np.nan_to_num(grid["loading_trafo_percent"]),
+            "vm_pu": _finite_or(grid["vm_pu"], 1.0),
+            "loading_line_percent": _finite_or(grid["loading_line_percent"], 0.0),
+            "loading_trafo_percent": _finite_or(grid["loading_trafo_percent"], 0.0),
         }  # fmt: skip
         if cs.n_bat:
             kw |= cs.bat
@@ -302,6 +302,12 @@ class ControllerSim(PedsimSimulator):
         out["limit_kept"] = np.nan if sp.limit_kept is None else float(sp.limit_kept)
         out["p_trafo_expected_kw"] = float(sp.p_trafo_expected_kw)
         out["control_status"] = float(_status_code(sp.status, sp.fallback, sp.solve_time_s))
+
+
+def _finite_or(x: np.ndarray, fill: float) -> np.ndarray:
+    """``x`` as floats with NaN (out-of-service elements) replaced by ``fill``."""
+    x = np.asarray(x, dtype=float)
+    return np.where(np.isnan(x), fill, x)
 
 
 def _status_code(status: str, fallback: bool, solve_time_s: float) -> int:
