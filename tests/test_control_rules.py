@@ -77,11 +77,12 @@ def test_self_consumption_order_battery_then_evs_then_preheating() -> None:
         bat_p_charge_max_kw=[5.0], bat_p_discharge_max_kw=[5.0], bat_eta_charge=[1.0],
         bat_eta_discharge=[1.0], ev_soc=[0.5], ev_plugged=[1.0], ev_battery_kwh=[60.0],
         ev_p_max_kw=[11.0], ev_e_required_kwh=[0.0], ev_departure_s=[36000.0],
-        hp_p_kw=[0.0, 0.0], hp_p_max_kw=[3.0, 2.0], t_zone_degc=[21.0, 22.0],
+        hp_p_kw=[0.0, 0.0], hp_p_max_kw=[3.0, 2.0], t_zone_degc=[20.0, 20.05],
         t_comfort_low_degc=[20.0, 20.0], t_comfort_high_degc=[23.0, 23.0],
         t_set_heat_degc=[20.0, 20.0],
     )  # fmt: skip
-    sp = SelfConsumption().decide(m, None)
+    rule = SelfConsumption()
+    sp = rule.decide(m, None)
     np.testing.assert_allclose(sp.p_bat_set_kw, [5.0])  # 18.5 kW surplus: battery at 5 kW
     np.testing.assert_allclose(sp.p_ev_set_kw, [11.0])  # then the EV
     # 2.5 kW left: the zone with the most headroom (3 kW) is pre-heated by preheat_k = 2 K
@@ -90,9 +91,15 @@ def test_self_consumption_order_battery_then_evs_then_preheating() -> None:
     # a larger pre-heat step stops at the comfort high bound (23 degC)
     wide = SelfConsumption(SelfConsumptionParams(preheat_k=5.0)).decide(m, None)
     np.testing.assert_allclose(wide.t_set_offset_k, [3.0, 0.0])
-    # zones at or above the raised set point (22 degC) are not pre-heated, whatever the surplus
-    big = dataclasses.replace(m, p_trafo_kw=-100.0)
-    np.testing.assert_allclose(SelfConsumption().decide(big, None).t_set_offset_k, [2.0, 0.0])
+    # the zone pre-heated last step stays eligible until it reaches 22 degC ...
+    warmer = dataclasses.replace(m, t_zone_degc=np.array([21.0, 21.0]))
+    np.testing.assert_allclose(rule.decide(warmer, None).t_set_offset_k, [2.0, 0.0])
+    # ... while zones floating above their set point (no heating needed now) are left alone,
+    # whatever the surplus
+    big = dataclasses.replace(warmer, p_trafo_kw=-100.0)
+    np.testing.assert_allclose(SelfConsumption().decide(big, None).t_set_offset_k, [0.0, 0.0])
+    both = dataclasses.replace(m, p_trafo_kw=-100.0)
+    np.testing.assert_allclose(SelfConsumption().decide(both, None).t_set_offset_k, [2.0, 2.0])
     with pytest.raises(ControlParameterError, match="preheat_k"):
         SelfConsumptionParams(preheat_k=0.0)
     no_preheat = SelfConsumption(SelfConsumptionParams(preheat=False)).decide(m, None)

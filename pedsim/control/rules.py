@@ -153,16 +153,30 @@ class SelfConsumptionParams:
         check_number("preheat_k", self.preheat_k, lo=0.0, lo_open=True)
 
 
-def _preheat(m: Measurements, surplus: float, preheat_k: float) -> tuple[FloatArray, float]:
+#: A zone within this of its heating set point counts as heated by its thermostat (K).
+_HELD_K = 0.1
+
+
+def _preheat(
+    m: Measurements, surplus: float, preheat_k: float, active: npt.NDArray[np.bool_] | None
+) -> tuple[FloatArray, float, npt.NDArray[np.bool_]]:
     """Set-point offsets of up to ``preheat_k`` for zones that can absorb ``surplus``.
 
-    The raised set point is ``min(t_set + preheat_k, t_high)``; zones already at or above
-    it are skipped. Eligible zones are taken in order of their electric headroom (largest
-    first) until the headroom covers the surplus. Returns the offsets and the headroom used.
+    The raised set point is ``min(t_set + preheat_k, t_high)``. Eligible are zones that need
+    heating now (air within :data:`_HELD_K` of the set point, i.e. their thermostat is
+    holding it) and zones still being pre-heated since the last step (``active``) below the
+    raised set point; zones floating warmer (mild or sunny days) are left alone, so surplus
+    PV does not push them towards overheating. Eligible zones are taken in order of their
+    electric headroom (largest first) until the headroom covers the surplus. Returns the
+    offsets, the headroom used and the zones pre-heated.
     """
     offset = np.zeros(m.n_hp)
     target = np.minimum(m.t_set_heat_degc + preheat_k, m.t_comfort_high_degc)
-    room = np.where(m.t_zone_degc < target, m.hp_p_max_kw - m.hp_p_kw, 0.0)
+    eligible = m.t_zone_degc < m.t_set_heat_degc + _HELD_K
+    if active is not None and active.shape == eligible.shape:
+        eligible |= active
+    eligible &= m.t_zone_degc < target
+    room = np.where(eligible, m.hp_p_max_kw - m.hp_p_kw, 0.0)
     room = np.where(np.isfinite(room), np.maximum(room, 0.0), 0.0)
     used = 0.0
     for i in np.argsort(-room, kind="stable"):
@@ -170,7 +184,7 @@ def _preheat(m: Measurements, surplus: float, preheat_k: float) -> tuple[FloatAr
             break
         offset[i] = max(target[i] - m.t_set_heat_degc[i], 0.0)
         used += room[i]
-    return offset, min(used, surplus)
+    return offset, min(used, surplus), offset > 0.0
 
 
 class SelfConsumption:
@@ -188,10 +202,12 @@ class SelfConsumption:
 
     def __init__(self, params: SelfConsumptionParams | None = None) -> None:
         self.params = params or SelfConsumptionParams()
+        self._preheating: npt.NDArray[np.bool_] | None = None  # zones pre-heated last step
 
     def decide(self, m: Measurements, forecast: Forecast | None = None) -> Setpoints:
         """Set points for the step starting at ``m.t_s``."""
         prm = self.params
+        active, self._preheating = self._preheating, None
         dis, ch = battery_power_range(m)
         _, ev_floor, ev_max = ev_power_range(m)
         net0 = _base_kw(m, forecast) + float(m.hp_p_kw.sum() + ev_floor.sum())
@@ -208,7 +224,7 @@ class SelfConsumption:
                 p_ev += add
                 surplus -= float(add.sum())
             if prm.preheat and m.n_hp and surplus > max(prm.preheat_min_surplus_kw, _EPS):
-                offset, extra = _preheat(m, surplus, prm.preheat_k)
+                offset, extra, self._preheating = _preheat(m, surplus, prm.preheat_k, active)
         elif net0 > prm.deadband_kw:
             p_bat = -_spread(net0, dis)
         expected = net0 + float(p_bat.sum() + (p_ev - ev_floor).sum()) + extra
@@ -273,12 +289,14 @@ class PeakShaving:
 
     def __init__(self, params: PeakShavingParams | None = None) -> None:
         self.params = params or PeakShavingParams()
+        self._preheating: npt.NDArray[np.bool_] | None = None  # zones pre-heated last step
         self.n_steps = 0
         self.n_violations = 0
 
     def decide(self, m: Measurements, forecast: Forecast | None = None) -> Setpoints:
         """Set points for the step starting at ``m.t_s``."""
         prm = self.params
+        active, self._preheating = self._preheating, None
         imp, exp = prm.import_limit_kw, prm.export_limit_kw
         dis, ch = battery_power_range(m)
         _, ev_floor, ev_max = ev_power_range(m)
@@ -305,7 +323,7 @@ class PeakShaving:
             lack -= float(p_bat.sum())
             extra = 0.0
             if m.n_hp and lack > _EPS:
-                offset, extra = _preheat(m, lack, prm.preheat_k)
+                offset, extra, self._preheating = _preheat(m, lack, prm.preheat_k, active)
             expected = -exp - max(lack - extra, 0.0)
         else:
             target_e = (prm.soc_target - m.bat_soc) * m.bat_capacity_kwh
