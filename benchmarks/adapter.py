@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import time as time_module
@@ -38,6 +37,7 @@ import mosaik_api_v3
 import numpy as np
 
 from benchmarks.district import YEAR_STEPS, _maxrss_mib
+from benchmarks.district import _child as _district_child
 
 REFERENCE = "scenarios/reference.yaml"
 CODE = "1-LV-urban6--0-sw"
@@ -159,13 +159,7 @@ def child_pedsim(n_steps: str) -> dict[str, Any]:
 
 
 def _child(*args: str) -> dict[str, Any]:
-    path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), os.getcwd()]))
-    env = dict(os.environ, PYTHONPATH=path)
-    cmd = [sys.executable, "-m", "benchmarks.adapter", "--child", *args]
-    done = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _district_child(*args, module="benchmarks.adapter")
 
 
 def main(n_steps: int = 300, reps: int = 2) -> None:

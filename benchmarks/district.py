@@ -56,11 +56,14 @@ def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _child(*args: str) -> dict[str, Any]:
-    """Run one measurement in a fresh interpreter; return its JSON line."""
+def _child(*args: str, module: str = "benchmarks.district") -> dict[str, Any]:
+    """Run one measurement (``python -m module --child ARGS``) in a fresh interpreter.
+
+    Returns the JSON object printed on the child's last line of output.
+    """
     path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), os.getcwd()]))
     env = dict(os.environ, PYTHONPATH=path)
-    cmd = [sys.executable, "-m", "benchmarks.district", "--child", *args]
+    cmd = [sys.executable, "-m", module, "--child", *args]
     done = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
     if done.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")

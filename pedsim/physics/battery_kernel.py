@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["pairwise_sum", "storage_step"]
+__all__ = ["clip_scalar", "pairwise_sum", "storage_step"]
 
 
 @njit(cache=True)
-def _clip(x: float, lo: float, hi: float) -> float:
+def clip_scalar(x: float, lo: float, hi: float) -> float:
     """``numpy.clip`` of one float: ``min(max(x, lo), hi)``, NaN propagating."""
     if not np.isnan(x) and not x > lo:
         x = lo
@@ -118,7 +118,7 @@ def _self_consumption(net: float, p_c: float, p_d: float) -> float:
     """:func:`~pedsim.physics.battery.self_consumption_setpoint` without deadband."""
     if abs(net) <= 0.0:
         return 0.0
-    return _clip(-net, -p_d, p_c)
+    return clip_scalar(-net, -p_d, p_c)
 
 
 @njit(cache=True)
@@ -212,9 +212,9 @@ def storage_step(
                 comm_cap[k] = cap[i]
                 k += 1
             else:
-                p_min = _clip(_ac_from_dc(q_lo[i], eta_c[i], eta_d[i]), -p_d[i], p_c[i])
-                p_max = _clip(_ac_from_dc(q_hi[i], eta_c[i], eta_d[i]), -p_d[i], p_c[i])
-                others[j] = _clip(p_set[i], p_min, p_max)
+                p_min = clip_scalar(_ac_from_dc(q_lo[i], eta_c[i], eta_d[i]), -p_d[i], p_c[i])
+                p_max = clip_scalar(_ac_from_dc(q_hi[i], eta_c[i], eta_d[i]), -p_d[i], p_c[i])
+                others[j] = clip_scalar(p_set[i], p_min, p_max)
                 j += 1
         total = pairwise_sum(net_bus) + pairwise_sum(others)
         comm_total = pairwise_sum(comm_cap)
@@ -225,9 +225,9 @@ def storage_step(
     for i in range(n):
         ps = p_set[i]
         q_dc = ps * eta_c[i] if ps >= 0.0 else ps / eta_d[i]
-        q = _clip(q_dc, q_lo[i], q_hi[i])
-        p = _clip(_ac_from_dc(q, eta_c[i], eta_d[i]), -p_d[i], p_c[i])
-        e = _clip(e0[i] * a[i] + q * tau[i], soc_min[i] * cap[i], soc_max[i] * cap[i])
+        q = clip_scalar(q_dc, q_lo[i], q_hi[i])
+        p = clip_scalar(_ac_from_dc(q, eta_c[i], eta_d[i]), -p_d[i], p_c[i])
+        e = clip_scalar(e0[i] * a[i] + q * tau[i], soc_min[i] * cap[i], soc_max[i] * cap[i])
         thr = thr0[i] + abs(q) * dt_h
         out[0, i] = p
         out[1, i] = e / cap[i]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from pedsim.physics.battery_kernel import clip_scalar
+
 __all__ = ["advance_fleet"]
 
 #: Mode codes, as positions in :data:`pedsim.physics.ev.MODES` (``controlled`` is 2).
@@ -52,12 +54,7 @@ def _segment(
         lo_mode = max(-p_dis / eta_d * h, min(soc_min * cap - ee, 0.0))
     lo = min(max(floor, lo_mode), hi)
     de_set = p_seg * eta_c * h if p_seg >= 0.0 else p_seg / eta_d * h
-    # numpy.clip(de_set, lo, hi)
-    if not np.isnan(de_set) and not de_set > lo:
-        de_set = lo
-    if not np.isnan(de_set) and not de_set < hi:
-        de_set = hi
-    return de_set
+    return clip_scalar(de_set, lo, hi)
 
 
 @njit(cache=True)
