@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pedsim.analysis.control import kpis_control
+from pedsim.analysis.control import kpis_control, limits_from_results
 from pedsim.analysis.pareto_runs import dominated, sweep_weights
 from pedsim.analysis.thermal import kpis_thermal
 from pedsim.results import read_results
@@ -149,6 +149,12 @@ def test_peak_shaving_records_violations_when_assets_do_not_allow(runs):
     kept = res["control/limit_kept"].to_numpy()
     assert np.nanmin(kept) == 0.0
     assert _kpi(kpis_control(res), "limit_violation_steps") > 10
+    # violations the strategy announced (flag of the decision one step earlier)
+    p = res["grid/p_trafo_kw"].to_numpy().sum(axis=1)
+    imp, _ = limits_from_results(res)
+    expected = ((p[1:] > imp + 1e-6) & (kept[:-1] == 0.0)).sum()
+    flagged = _kpi(kpis_control(res), "limit_violation_flagged_steps")
+    assert flagged == expected and 0 < flagged <= _kpi(kpis_control(res), "limit_violation_steps")
 
 
 def test_optimal_solves_and_records(runs):

@@ -65,6 +65,7 @@ def _synthetic_results() -> Results:
         "control/co2_kg_per_kwh": pd.Series(np.full(N_STEPS, 0.5), index=idx),
         "control/fallback": pd.Series(np.zeros(N_STEPS), index=idx),
         "control/solve_time_s": pd.Series(rng.uniform(0.1, 0.5, N_STEPS), index=idx),
+        "control/limit_kept": pd.Series(np.ones(N_STEPS), index=idx),
     }
     labels = {
         "loads_bus": ["1", "2", "3"],

@@ -19,6 +19,9 @@ KPI                               unit     definition
 ``limit_violation_steps``         1        steps with ``P_t`` beyond ``control.parameters``
                                            ``import_limit_kw``/``export_limit_kw``
 ``limit_kept_share``              1        share of steps within those limits
+``limit_violation_flagged_steps``  1       violation steps the strategy had announced, when
+                                           deciding them, it could not avoid (its assets at
+                                           their limits: ``control/limit_kept`` = 0)
 ================================  =======  =================================================
 
 Without a ``control`` group (no controller in the run) the KPIs are NaN with the reason.
@@ -47,6 +50,7 @@ CONTROL_KPIS = (
     ("control_solve_time_max_s", "s"),
     ("limit_violation_steps", "-"),
     ("limit_kept_share", "-"),
+    ("limit_violation_flagged_steps", "-"),
 )
 
 
@@ -106,6 +110,14 @@ def kpis_control(results: Results) -> list[KPI]:
     bad = (p > imp_lim + 1e-6) | (p < -exp_lim - 1e-6)
     out.add("limit_violation_steps", float(bad.sum()), "-")
     out.add("limit_kept_share", float(1.0 - bad.mean()), "-")
+    # set-points recorded at step t act in step t + 1 (time-shifted loop)
+    kept = s["control/limit_kept"].to_numpy(dtype=float) if "control/limit_kept" in s else None
+    if kept is None:
+        out.missing("limit_violation_flagged_steps", "-", "series control/limit_kept")
+    else:
+        flagged = np.zeros(n, dtype=bool)
+        flagged[1:] = kept[:-1] == 0.0
+        out.add("limit_violation_flagged_steps", float((bad & flagged).sum()), "-")
     return out.items
 
 
