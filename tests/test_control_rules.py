@@ -102,6 +102,10 @@ def test_self_consumption_order_battery_then_evs_then_preheating() -> None:
     np.testing.assert_allclose(SelfConsumption().decide(both, None).t_set_offset_k, [2.0, 2.0])
     with pytest.raises(ControlParameterError, match="preheat_k"):
         SelfConsumptionParams(preheat_k=0.0)
+    # heating limit: no pre-heating at or above 15 degC outdoors; below it (or unknown) as above
+    for t_out, expected in ((15.0, [0.0, 0.0]), (14.9, [2.0, 2.0]), (np.nan, [2.0, 2.0])):
+        out = dataclasses.replace(both, t_out_degc=t_out)
+        np.testing.assert_allclose(SelfConsumption().decide(out, None).t_set_offset_k, expected)
     no_preheat = SelfConsumption(SelfConsumptionParams(preheat=False)).decide(m, None)
     np.testing.assert_allclose(no_preheat.t_set_offset_k, 0.0)
 

@@ -151,6 +151,8 @@ class Measurements:
         Bus position of each heat pump.
     vm_pu, loading_line_percent, loading_trafo_percent : numpy.ndarray
         Grid state (informational; the strategies here act on ``p_trafo_kw`` only).
+    t_out_degc : float
+        Outdoor air temperature of the last step (degC; NaN: unknown).
     """
 
     t_s: int
@@ -193,11 +195,14 @@ class Measurements:
     vm_pu: FloatArray = field(default_factory=lambda: np.zeros(0))
     loading_line_percent: FloatArray = field(default_factory=lambda: np.zeros(0))
     loading_trafo_percent: FloatArray = field(default_factory=lambda: np.zeros(0))
+    t_out_degc: float = np.nan
 
     def __post_init__(self) -> None:
         check_number("dt_s", self.dt_s, lo=0.0, lo_open=True)
         check_number("t_s", self.t_s)
         self.p_trafo_kw = check_number("p_trafo_kw", self.p_trafo_kw)
+        if not np.isnan(self.t_out_degc):
+            self.t_out_degc = check_number("t_out_degc", self.t_out_degc)
         for name in ("p_load_kw", "p_pv_kw", "vm_pu", "loading_line_percent"):
             setattr(self, name, self._vector(name, getattr(self, name), None, nan_ok=False))
         self.loading_trafo_percent = self._vector(

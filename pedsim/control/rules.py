@@ -139,6 +139,9 @@ class SelfConsumptionParams:
         Pre-heating raises a zone's set point by this much (K, > 0), never above the comfort
         band's high bound, and only in zones below that raised set point: zones floating
         warmer (summer, sunny days) are left alone, so surplus PV does not overheat them.
+    preheat_max_t_out_degc : float
+        No pre-heating when the measured outdoor temperature is at or above this heating
+        limit (degC; the German "Heizgrenztemperatur" of older houses is about 15 degC).
     """
 
     deadband_kw: float = 0.0
@@ -146,11 +149,13 @@ class SelfConsumptionParams:
     preheat: bool = True
     preheat_min_surplus_kw: float = 0.0
     preheat_k: float = 2.0
+    preheat_max_t_out_degc: float = 15.0
 
     def __post_init__(self) -> None:
         check_number("deadband_kw", self.deadband_kw, lo=0.0)
         check_number("preheat_min_surplus_kw", self.preheat_min_surplus_kw, lo=0.0)
         check_number("preheat_k", self.preheat_k, lo=0.0, lo_open=True)
+        check_number("preheat_max_t_out_degc", self.preheat_max_t_out_degc, allow_inf=True)
 
 
 #: A zone within this of its heating set point counts as heated by its thermostat (K).
@@ -158,7 +163,11 @@ _HELD_K = 0.1
 
 
 def _preheat(
-    m: Measurements, surplus: float, preheat_k: float, active: npt.NDArray[np.bool_] | None
+    m: Measurements,
+    surplus: float,
+    preheat_k: float,
+    active: npt.NDArray[np.bool_] | None,
+    max_t_out_degc: float = np.inf,
 ) -> tuple[FloatArray, float, npt.NDArray[np.bool_]]:
     """Set-point offsets of up to ``preheat_k`` for zones that can absorb ``surplus``.
 
@@ -166,11 +175,14 @@ def _preheat(
     heating now (air within :data:`_HELD_K` of the set point, i.e. their thermostat is
     holding it) and zones still being pre-heated since the last step (``active``) below the
     raised set point; zones floating warmer (mild or sunny days) are left alone, so surplus
-    PV does not push them towards overheating. Eligible zones are taken in order of their
+    PV does not push them towards overheating, and so is every zone when the outdoor
+    temperature is at or above ``max_t_out_degc``. Eligible zones are taken in order of their
     electric headroom (largest first) until the headroom covers the surplus. Returns the
     offsets, the headroom used and the zones pre-heated.
     """
     offset = np.zeros(m.n_hp)
+    if m.t_out_degc >= max_t_out_degc:  # outside the heating season (False for NaN)
+        return offset, 0.0, offset > 0.0
     target = np.minimum(m.t_set_heat_degc + preheat_k, m.t_comfort_high_degc)
     eligible = m.t_zone_degc < m.t_set_heat_degc + _HELD_K
     if active is not None and active.shape == eligible.shape:
@@ -224,7 +236,9 @@ class SelfConsumption:
                 p_ev += add
                 surplus -= float(add.sum())
             if prm.preheat and m.n_hp and surplus > max(prm.preheat_min_surplus_kw, _EPS):
-                offset, extra, self._preheating = _preheat(m, surplus, prm.preheat_k, active)
+                offset, extra, self._preheating = _preheat(
+                    m, surplus, prm.preheat_k, active, prm.preheat_max_t_out_degc
+                )
         elif net0 > prm.deadband_kw:
             p_bat = -_spread(net0, dis)
         expected = net0 + float(p_bat.sum() + (p_ev - ev_floor).sum()) + extra
@@ -252,6 +266,8 @@ class PeakShavingParams:
     preheat_k : float
         Export beyond the limit pre-heats zones by raising their set point this much (K,
         > 0, at most to the comfort high bound; zones already warmer are left alone).
+    preheat_max_t_out_degc : float
+        No pre-heating at or above this outdoor temperature (degC).
     """
 
     import_limit_kw: float = np.inf
@@ -260,6 +276,7 @@ class PeakShavingParams:
     margin_kw: float = 0.0
     comfort_margin_k: float = 0.0
     preheat_k: float = 2.0
+    preheat_max_t_out_degc: float = 15.0
 
     def __post_init__(self) -> None:
         for name in ("import_limit_kw", "export_limit_kw"):
@@ -268,6 +285,7 @@ class PeakShavingParams:
         check_number("margin_kw", self.margin_kw, lo=0.0)
         check_number("comfort_margin_k", self.comfort_margin_k, lo=0.0)
         check_number("preheat_k", self.preheat_k, lo=0.0, lo_open=True)
+        check_number("preheat_max_t_out_degc", self.preheat_max_t_out_degc, allow_inf=True)
 
 
 class PeakShaving:
@@ -323,7 +341,9 @@ class PeakShaving:
             lack -= float(p_bat.sum())
             extra = 0.0
             if m.n_hp and lack > _EPS:
-                offset, extra, self._preheating = _preheat(m, lack, prm.preheat_k, active)
+                offset, extra, self._preheating = _preheat(
+                    m, lack, prm.preheat_k, active, prm.preheat_max_t_out_degc
+                )
             expected = -exp - max(lack - extra, 0.0)
         else:
             target_e = (prm.soc_target - m.bat_soc) * m.bat_capacity_kwh

@@ -155,6 +155,7 @@ def add_control(ctx: BuildContext) -> None:
         p_th = np.broadcast_to(np.asarray(params.p_th_max_kw, dtype=float), (zones.n,))
         p_el = np.broadcast_to(np.asarray(params.p_el_max_kw, dtype=float), (zones.n,))
         kw["hp_p_max_kw"] = np.minimum(p_el[None, :], p_th[None, :] / cop)
+        kw["t_out_degc"] = np.asarray(t_out, dtype=float).reshape(n, -1).mean(axis=1)
         if cfg.strategy == "optimal":  # hot water is not in the plan: its power comes on top
             dhw_kw = _step_means(bld.q_dhw, bld.n_sub) / (1e3 * np.maximum(DHW_COP_FACTOR * cop, 1))
             kw["hp_cap_extra_kw"] = dhw_kw

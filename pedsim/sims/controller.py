@@ -91,6 +91,9 @@ class ControlSetup:
     hp_cap_extra_kw : numpy.ndarray or None
         Added to the strategy's heat-pump caps per run step, ``(n_steps, n_hp)`` (power the
         strategy does not plan, e.g. hot water).
+    t_out_degc : numpy.ndarray or None
+        Outdoor temperature per run step (the measurement ``t_out_degc`` of the step just
+        simulated); None: unknown.
     forecast : ForecastSource or None
         Forecasts for strategies that look ahead.
     forecast_steps : int
@@ -111,6 +114,7 @@ class ControlSetup:
     hp: dict[str, np.ndarray] = field(default_factory=dict)
     hp_p_max_kw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     hp_cap_extra_kw: np.ndarray | None = None
+    t_out_degc: np.ndarray | None = None
     forecast: ForecastSource | None = None
     forecast_steps: int = 1
     sources: dict[str, str] = field(default_factory=dict)
@@ -210,6 +214,8 @@ class ControllerSim(PedsimSimulator):
             "loading_line_percent": _finite_or(grid["loading_line_percent"], 0.0),
             "loading_trafo_percent": _finite_or(grid["loading_trafo_percent"], 0.0),
         }  # fmt: skip
+        if cs.t_out_degc is not None:
+            kw["t_out_degc"] = float(cs.t_out_degc[min(time // self.step_s, cs.n_steps - 1)])
         if cs.n_bat:
             kw |= cs.bat
             kw["bat_soc"] = np.clip(self._pick(inputs, "soc", "storage"), 0.0, 1.0)
@@ -249,6 +255,7 @@ class ControllerSim(PedsimSimulator):
             if name in kw:
                 setattr(m, name, np.asarray(kw[name], dtype=float))
         m.t_s, m.p_trafo_kw = kw["t_s"], kw["p_trafo_kw"]
+        m.t_out_degc = kw.get("t_out_degc", np.nan)
         checked = [getattr(m, n) for n in _DYNAMIC if n in kw and n not in _NOT_CHECKED]
         if not np.isfinite(np.concatenate([np.atleast_1d(m.p_trafo_kw), *checked])).all():
             Measurements(**kw)  # raises with the field and position that is not finite
