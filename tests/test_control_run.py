@@ -42,6 +42,11 @@ CASES = {
         "strategy": "peak_shaving",
         "parameters": {"import_limit_kw": 20.0, "soc_target": 0.9},
     },
+    "peak_forecast": {
+        "strategy": "peak_shaving",
+        "parameters": {"import_limit_kw": 20.0, "soc_target": 0.9},
+        "forecast": "perfect",
+    },
     "peak_tight": {"strategy": "peak_shaving", "parameters": {"import_limit_kw": 1.0}},
     "optimal": {"strategy": "optimal"},
     "optimal_impossible": {
@@ -142,6 +147,21 @@ def test_peak_shaving_keeps_a_reachable_limit(runs):
     assert within.mean() >= 0.75
     assert (none > 20.0).sum() >= 5  # the limit binds without control
     assert _kpi(kpis_control(res), "limit_violation_steps") == (p > 20.0 + 1e-6).sum()
+
+
+def test_peak_shaving_with_next_step_forecast(runs):
+    """Knowing the next step's loads and PV, the rule keeps the limit where it expects to."""
+
+    def within_where_kept(res):
+        p = res["grid/p_trafo_kw"].to_numpy().sum(axis=1)
+        kept = res["control/limit_kept"].to_numpy()[:-1] == 1.0
+        return (p[1:][kept] <= 20.0 + 0.5).mean(), (p > 20.0 + 1e-6).sum()
+
+    share_f, bad_f = within_where_kept(runs["peak_forecast"])
+    share_p, bad_p = within_where_kept(runs["peak_shaving"])
+    print(f"\nkept where expected: forecast {share_f:.3f} ({bad_f} violations), "
+          f"persistence {share_p:.3f} ({bad_p})")  # fmt: skip
+    assert share_f >= share_p and share_f >= 0.9
 
 
 def test_peak_shaving_records_violations_when_assets_do_not_allow(runs):

@@ -105,9 +105,18 @@ def _spread(amount: float, capacity: FloatArray) -> FloatArray:
 
 
 def _base_kw(m: Measurements, forecast: Forecast | None) -> float:
-    if forecast is not None:
-        return float(forecast.p_base_kw[0])
-    return m.p_base_kw()
+    """Uncontrolled district power expected in the next step (kW, + drawn).
+
+    Without a forecast: the last measured step. With one: its first step plus what the
+    last step measured beyond the loads and PV (grid losses), which a load and PV forecast
+    does not hold.
+    """
+    if forecast is None:
+        return m.p_base_kw()
+    loss = 0.0
+    if m.p_load_kw.size or m.p_pv_kw.size:
+        loss = m.p_base_kw() - float(m.p_load_kw.sum() + m.p_pv_kw.sum())
+    return float(forecast.p_base_kw[0]) + loss
 
 
 class NoControl:

@@ -173,12 +173,16 @@ def add_control(ctx: BuildContext) -> None:
         series = {"p_load_kw": base, **hp_series}
         series |= {k: v for k, v in signals.items()}
         kw["forecast"] = ForecastSource(
-            scenario.step, series, mode=cfg.forecast,
+            scenario.step, series, mode=cfg.forecast or "perfect",
             overrides={"price_eur_per_kwh": "perfect", "feed_in_eur_per_kwh": "perfect",
                        "co2_kg_per_kwh": "perfect"},
         )  # fmt: skip
     else:
         strategy = make_strategy(cfg.strategy, **cfg.parameters)
+        if cfg.forecast == "perfect" and cfg.strategy != "none":  # the next step, known
+            series = {"p_load_kw": _uncontrolled_kw(ctx, n)} | dict(signals)
+            kw["forecast"] = ForecastSource(scenario.step, series, mode="perfect")
+            kw["forecast_steps"] = 1
     sources = {}
     for role, sim in (("storage", storage), ("ev", ev), ("buildings", bld)):
         if sim is not None:

@@ -8,7 +8,8 @@ Example::
       parameters:                  # fields of the strategy's parameter set (see below)
         objective: cost
         import_limit_kw: 250
-      forecast: perfect            # optimal only: perfect | persistence (prices perfect)
+      forecast: perfect            # perfect | persistence (optimal: over the horizon, prices
+                                   # always perfect; rules: the next step's loads and PV)
       signals:
         price_file: null           # hourly CSV (datetime_utc, price_eur_per_mwh); null: the
                                    # shipped Dutch day-ahead prices
@@ -79,9 +80,11 @@ class ControlConfig(StrictModel):
     parameters: dict[str, Any] = Field(
         default_factory=dict, description="Fields of the strategy's parameter set."
     )
-    forecast: Literal["perfect", "persistence"] = Field(
-        "perfect",
-        description="Forecast of loads, PV and weather for 'optimal' (prices always perfect).",
+    forecast: Literal["perfect", "persistence"] | None = Field(
+        None,
+        description="Forecast of loads, PV and weather. 'optimal' (default perfect): over its "
+        "horizon, prices always perfect. Rule strategies (default persistence): 'perfect' "
+        "gives them the next step's loads and PV, 'persistence' the last measured step.",
     )
     comfort_margin_k: float = Field(
         0.0,
