@@ -186,6 +186,13 @@ def test_peak_shaving_curtails_evs_to_their_floor_then_caps_heat_pumps() -> None
     assert sp.p_trafo_expected_kw == pytest.approx(54.0)
     ok = PeakShaving(PeakShavingParams(import_limit_kw=55.0)).decide(m, None)
     assert ok.limit_kept and ok.p_hp_cap_kw[0] == pytest.approx(1.0)
+    # a shaving margin aims 2 kW inside the limit: the warm zone's cap falls by 2 kW more
+    inner = PeakShaving(PeakShavingParams(import_limit_kw=55.0, shave_margin_kw=2.0))
+    sp = inner.decide(m, None)
+    assert sp.limit_kept and sp.p_hp_cap_kw[0] == pytest.approx(0.0)
+    assert sp.p_trafo_expected_kw == pytest.approx(54.0)  # 3 kW capped: 1 kW short of 53 kW
+    with pytest.raises(ControlParameterError, match="shave_margin_kw"):
+        PeakShavingParams(shave_margin_kw=-1.0)
 
 
 def test_no_control_and_factory() -> None:

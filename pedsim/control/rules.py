@@ -270,6 +270,9 @@ class PeakShavingParams:
         Battery SoC restored within the limits' margin between peaks (0-1).
     margin_kw : float
         Distance to a limit kept when restoring ``soc_target`` (>= 0).
+    shave_margin_kw : float
+        Peaks are shaved to this much inside the limits (>= 0), a reserve for what the
+        estimate of the next step misses; ``limit_kept`` still refers to the limits.
     comfort_margin_k : float
         Heat pumps are only capped in zones warmer than the comfort low bound plus this.
     preheat_k : float
@@ -283,6 +286,7 @@ class PeakShavingParams:
     export_limit_kw: float = np.inf
     soc_target: float = 0.5
     margin_kw: float = 0.0
+    shave_margin_kw: float = 0.0
     comfort_margin_k: float = 0.0
     preheat_k: float = 2.0
     preheat_max_t_out_degc: float = 15.0
@@ -292,6 +296,7 @@ class PeakShavingParams:
             check_number(name, getattr(self, name), lo=0.0, lo_open=True, allow_inf=True)
         check_number("soc_target", self.soc_target, lo=0.0, hi=1.0)
         check_number("margin_kw", self.margin_kw, lo=0.0)
+        check_number("shave_margin_kw", self.shave_margin_kw, lo=0.0)
         check_number("comfort_margin_k", self.comfort_margin_k, lo=0.0)
         check_number("preheat_k", self.preheat_k, lo=0.0, lo_open=True)
         check_number("preheat_max_t_out_degc", self.preheat_max_t_out_degc, allow_inf=True)
@@ -325,6 +330,7 @@ class PeakShaving:
         prm = self.params
         active, self._preheating = self._preheating, None
         imp, exp = prm.import_limit_kw, prm.export_limit_kw
+        imp_aim, exp_aim = imp - prm.shave_margin_kw, exp - prm.shave_margin_kw
         dis, ch = battery_power_range(m)
         _, ev_floor, ev_max = ev_power_range(m)
         p_ev = ev_max.copy()
@@ -332,8 +338,8 @@ class PeakShaving:
         p_bat = np.zeros(m.n_bat)
         cap = np.full(m.n_hp, np.inf)
         offset = np.zeros(m.n_hp)
-        if net > imp:
-            excess = net - imp
+        if net > imp_aim:
+            excess = net - imp_aim
             p_bat = -_spread(excess, dis)
             excess += float(p_bat.sum())
             cut = _spread(excess, ev_max - ev_floor)
@@ -343,9 +349,9 @@ class PeakShaving:
             red = _spread(excess, np.where(warm, m.hp_p_kw, 0.0))
             cap = np.where(red > 0.0, m.hp_p_kw - red, np.inf)
             excess -= float(red.sum())
-            expected = imp + max(excess, 0.0)
-        elif net < -exp:
-            lack = -exp - net
+            expected = imp_aim + max(excess, 0.0)
+        elif net < -exp_aim:
+            lack = -exp_aim - net
             p_bat = _spread(lack, ch)
             lack -= float(p_bat.sum())
             extra = 0.0
@@ -353,7 +359,7 @@ class PeakShaving:
                 offset, extra, self._preheating = _preheat(
                     m, lack, prm.preheat_k, active, prm.preheat_max_t_out_degc
                 )
-            expected = -exp - max(lack - extra, 0.0)
+            expected = -exp_aim - max(lack - extra, 0.0)
         else:
             target_e = (prm.soc_target - m.bat_soc) * m.bat_capacity_kwh
             want_ch = np.minimum(ch, np.maximum(target_e, 0.0) / (m.bat_eta_charge * m.dt_h))
