@@ -36,22 +36,14 @@ import numpy as np
 from pedsim.control import ForecastSource, heat_pump_cop, make_strategy
 from pedsim.control.signals import co2_intensity_series, price_series
 from pedsim.scenario import resolve_input
-from pedsim.sims.controller import ControlSetup
+from pedsim.sims.controller import SCALAR_OUTPUTS, ControlSetup
 
 if TYPE_CHECKING:
     from pedsim.run.world import BuildContext
     from pedsim.scenario import Scenario
 
-CONTROL_SCALARS = (
-    "solve_time_s",
-    "control_status",
-    "fallback",
-    "limit_kept",
-    "p_trafo_expected_kw",
-    "price_eur_per_kwh",
-    "feed_in_eur_per_kwh",
-    "co2_kg_per_kwh",
-)
+#: Scalar outputs of the controller, each recorded as ``control/<name>``.
+CONTROL_SCALARS = SCALAR_OUTPUTS
 _CONTROLLABLE_EV_MODES = (2, 3)  # pedsim.physics.ev.MODES: controlled, v2g
 #: Hot-water COP relative to the space-heating COP (higher sink temperature), used to
 #: estimate the heat-pump power for hot water, which the MILP does not plan.

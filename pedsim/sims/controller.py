@@ -48,6 +48,18 @@ STATUS_CODES: dict[str, int] = {
     "fallback": 6,
 }
 
+#: Outputs that are one value per step (recorded), after the per-unit set-points.
+SCALAR_OUTPUTS: tuple[str, ...] = (
+    "solve_time_s",
+    "control_status",
+    "fallback",
+    "limit_kept",
+    "p_trafo_expected_kw",
+    "price_eur_per_kwh",
+    "feed_in_eur_per_kwh",
+    "co2_kg_per_kwh",
+)
+
 #: Measurements fields read from the inputs every step (the others are static).
 _DYNAMIC = (
     "p_load_kw", "vm_pu", "loading_line_percent", "loading_trafo_percent", "bat_soc",
@@ -159,14 +171,7 @@ class ControllerSim(PedsimSimulator):
         "p_ev_set_kw",
         "p_hp_cap_kw",
         "t_set_offset_k",
-        "solve_time_s",
-        "control_status",
-        "fallback",
-        "limit_kept",
-        "p_trafo_expected_kw",
-        "price_eur_per_kwh",
-        "feed_in_eur_per_kwh",
-        "co2_kg_per_kwh",
+        *SCALAR_OUTPUTS,
     ]
 
     def create_entity(self, *, setup: ControlSetup) -> None:
