@@ -308,6 +308,16 @@ class Measurements:
         """Measured district power without the controllable units (incl. grid losses)."""
         return self.p_trafo_kw - self.p_flex_kw()
 
+    def p_residual_kw(self) -> float:
+        """Return what :meth:`p_base_kw` measured beyond the loads and PV (losses, kW).
+
+        0 when no per-bus loads or PV were measured. A forecast of loads and PV plus this
+        estimates the uncontrolled power at the transformer.
+        """
+        if not (self.p_load_kw.size or self.p_pv_kw.size):
+            return 0.0
+        return self.p_base_kw() - float(self.p_load_kw.sum() + self.p_pv_kw.sum())
+
 
 @dataclass(eq=False)
 class Setpoints:

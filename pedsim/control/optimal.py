@@ -107,8 +107,8 @@ def build_problem(
     dt_s = r * m.dt_s
     dt_h = dt_s / 3600.0
     base = _blocks(forecast.p_base_kw, r, t)
-    if options.loss_bias and (m.p_load_kw.size or m.p_pv_kw.size):
-        base += m.p_base_kw() - float(m.p_load_kw.sum() + m.p_pv_kw.sum())
+    if options.loss_bias:
+        base += m.p_residual_kw()
     fi = _blocks(forecast.feed_in_eur_per_kwh, r, t)
     feed_in = options.feed_in_tariff_eur_per_kwh if fi is None else fi
     t0 = float(m.t_s)

@@ -113,10 +113,7 @@ def _base_kw(m: Measurements, forecast: Forecast | None) -> float:
     """
     if forecast is None:
         return m.p_base_kw()
-    loss = 0.0
-    if m.p_load_kw.size or m.p_pv_kw.size:
-        loss = m.p_base_kw() - float(m.p_load_kw.sum() + m.p_pv_kw.sum())
-    return float(forecast.p_base_kw[0]) + loss
+    return float(forecast.p_base_kw[0]) + m.p_residual_kw()
 
 
 class NoControl:
