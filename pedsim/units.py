@@ -94,6 +94,12 @@ QUANTITIES: dict[str, Quantity] = {
     "limit_kept": Quantity(
         "-", "1/0: the controller's estimated transformer power is within its limits (NaN: none)"
     ),
+    "control_passes": Quantity(
+        "-", "passes of the same-time control loop in the step (1 with loop time_shifted)"
+    ),
+    "loop_converged": Quantity(
+        "-", "1: the last pass of the step left the set-points unchanged; 0: pass limit hit"
+    ),
     "p_trafo_expected_kw": Quantity(
         "kW", "transformer power the controller expects for the next step", LOAD_SIGN
     ),

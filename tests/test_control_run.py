@@ -48,6 +48,13 @@ CASES = {
         "forecast": "perfect",
     },
     "peak_tight": {"strategy": "peak_shaving", "parameters": {"import_limit_kw": 1.0}},
+    "none_same_time": {"strategy": "none", "loop": "same_time"},
+    "self_same_time": {"strategy": "self_consumption", "loop": "same_time"},
+    "peak_same_time": {
+        "strategy": "peak_shaving",
+        "loop": "same_time",
+        "parameters": {"import_limit_kw": 20.0, "soc_target": 0.9},
+    },
     "optimal": {"strategy": "optimal"},
     "optimal_impossible": {
         "strategy": "optimal",
@@ -177,6 +184,55 @@ def test_peak_shaving_records_violations_when_assets_do_not_allow(runs):
     assert flagged == expected and 0 < flagged <= _kpi(kpis_control(res), "limit_violation_steps")
 
 
+def test_same_time_none_equals_time_shifted(runs):
+    """Without set-points the same-time loop runs one pass per step: the same results."""
+    a, b = runs["none"], runs["none_same_time"]
+    assert (b["control/control_passes"].to_numpy() == 1).all()
+    assert set(a.series) == set(b.series)
+    for name in a.series:
+        if name == "control/control_status":  # no decision at step 0 vs. at the last step
+            continue
+        np.testing.assert_array_equal(a[name].to_numpy(), b[name].to_numpy(), err_msg=name)
+
+
+def test_loop_closes_same_time(runs):
+    """Same-time loop: battery set-points recorded at step t are what the batteries deliver
+    at t, the step passes are recorded, and the loop settles."""
+    res = runs["self_same_time"]
+    p_set = res["control/p_bat_set_kw"].to_numpy()
+    p_bat = res["storage/p_kw"].to_numpy()
+    soc = res["storage/soc"].to_numpy()
+    passes = res["control/control_passes"].to_numpy()
+    assert passes[0] == 1 and (passes >= 1).all() and (passes <= 5).all() and (passes > 1).any()
+    inside = (soc > 0.02) & (soc < 0.98) & np.isfinite(p_set)
+    inside[0] = False  # the first step runs on the local rules
+    assert inside.sum() > 20
+    np.testing.assert_allclose(p_bat[inside], p_set[inside], rtol=1e-4, atol=1e-3)
+    assert res["control/loop_converged"].to_numpy().mean() >= 0.9
+
+
+def test_same_time_peak_shaving_keeps_the_limit_better(runs):
+    """Deciding within the step, peak shaving exceeds the limit less than a step late."""
+
+    def beyond_kwh(res):
+        p = res["grid/p_trafo_kw"].to_numpy().sum(axis=1)
+        return np.clip(p - 20.0, 0.0, None).sum(), (p > 20.0 + 1e-6).sum()
+
+    e_st, n_st = beyond_kwh(runs["peak_same_time"])
+    e_ts, n_ts = beyond_kwh(runs["peak_shaving"])
+    print(f"\nbeyond the limit: same_time {e_st:.1f} kWh in {n_st} steps, "
+          f"time_shifted {e_ts:.1f} kWh in {n_ts} steps")  # fmt: skip
+    assert e_st < 0.5 * e_ts
+    # every step beyond the limit (more than numerically) is one the strategy announced
+    res = runs["peak_same_time"]
+    p = res["grid/p_trafo_kw"].to_numpy().sum(axis=1)
+    kept = res["control/limit_kept"].to_numpy()
+    assert (kept[p > 20.0 + 1e-2] == 0.0).all() and (kept == 0.0).any()
+    flagged = _kpi(kpis_control(res), "limit_violation_flagged_steps")
+    assert flagged == ((p > 20.0 + 1e-6) & (kept == 0.0)).sum()
+    assert _scr(runs["self_same_time"]) >= _scr(runs["none"]) - 1e-9
+
+
 def test_optimal_solves_and_records(runs):
     res = runs["optimal"]
     kpis = kpis_control(res)
@@ -201,7 +257,11 @@ def test_scenario_errors(tmp_path):
     with pytest.raises(ScenarioError, match="strategy"):
         load_scenario(write(tmp_path, {"strategy": "magic"}, "bad2"))
     with pytest.raises(ScenarioError, match="loop"):
-        load_scenario(write(tmp_path, {"strategy": "none", "loop": "same_time"}, "bad3"))
+        load_scenario(write(tmp_path, {"strategy": "none", "loop": "iterate"}, "bad3"))
+    with pytest.raises(ScenarioError, match="'optimal' plans ahead"):
+        load_scenario(write(tmp_path, {"strategy": "optimal", "loop": "same_time"}, "bad5"))
+    with pytest.raises(ScenarioError, match="max_passes"):
+        load_scenario(write(tmp_path, {"strategy": "none", "max_passes": 1}, "bad6"))
     with pytest.raises(ScenarioError, match="horizon_steps"):
         load_scenario(
             write(tmp_path, {"strategy": "optimal", "parameters": {"horizon_steps": 0}}, "b4")

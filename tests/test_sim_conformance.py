@@ -31,33 +31,33 @@ class _Sink:
         self.rows.append((t, values))
 
 
-def _profile() -> tuple[PedsimSimulator, dict, dict]:
+def _profile(common=COMMON) -> tuple[PedsimSimulator, dict, dict]:
     sim = ProfileSim()
-    sim.init("profiles", 1.0, **COMMON)
+    sim.init("profiles", 1.0, **common)
     p = np.arange(12.0).reshape(4, 3)
     sim.create(1, "Profile", p_kw=p, q_kvar=p / 10, bus_pos=np.array([0, 2, 2]), n_bus=4)
     return sim, {}, {}
 
 
-def _grid() -> tuple[PedsimSimulator, dict, dict]:
+def _grid(common=COMMON) -> tuple[PedsimSimulator, dict, dict]:
     net = pn.simple_four_bus_system()
     sim = GridSim()
-    sim.init("grid", 1.0, net=net, **COMMON)
+    sim.init("grid", 1.0, net=net, **common)
     sim.create(1, "Grid")
     n = len(net.bus)
     inputs = {"p_kw": {"a.x": np.full(n, 5.0)}, "q_kvar": {"a.x": np.full(n, 1.0)}}
     return sim, inputs, {}
 
 
-def _recorder() -> tuple[PedsimSimulator, dict, dict]:
+def _recorder(common=COMMON) -> tuple[PedsimSimulator, dict, dict]:
     sim = RecorderSim()
     sink = _Sink()
-    sim.init("recorder", 1.0, writer=sink, **COMMON)
+    sim.init("recorder", 1.0, writer=sink, **common)
     sim.create(1, "Recorder")
     return sim, {"vm_pu": {"grid.grid": np.ones(3)}}, {"sink": sink}
 
 
-def _pv() -> tuple[PedsimSimulator, dict, dict]:
+def _pv(common=COMMON) -> tuple[PedsimSimulator, dict, dict]:
     import pandas as pd
 
     from pedsim.physics.pv import PVPlants
@@ -73,14 +73,14 @@ def _pv() -> tuple[PedsimSimulator, dict, dict]:
         losses_percent=14.0, inverter_eff=0.96, temperature_model="sapm_close_mount_glass_glass",
     )  # fmt: skip
     sim = PVSim()
-    sim.init("pv", 1.0, **COMMON)
+    sim.init("pv", 1.0, **common)
     site = Site(52.38, 13.07, 81.0, "Etc/GMT-1", "Potsdam")
     sim.create(1, "PV", weather=weather, site=site, plants=plants, bus_pos=np.array([0, 2]),
                n_bus=3, n_sub=2)  # fmt: skip
     return sim, {}, {}
 
 
-def _building() -> tuple[PedsimSimulator, dict, dict]:
+def _building(common=COMMON) -> tuple[PedsimSimulator, dict, dict]:
     from pedsim.physics.building import RC5Params, load_archetypes
     from pedsim.physics.heatpump import params_from_catalogue
     from pedsim.scenario.thermal import catalogue_path, heat_pump_catalogue
@@ -91,7 +91,7 @@ def _building() -> tuple[PedsimSimulator, dict, dict]:
     )
     hp = params_from_catalogue(heat_pump_catalogue(), ["ashp_radiator", "gshp_floor"], [8.0, 4.0])
     sim = BuildingSim()
-    sim.init("buildings", 1.0, **COMMON)
+    sim.init("buildings", 1.0, **common)
     t_out = np.array([-5.0, -4.0, -3.0, -6.0])
     sim.create(1, "Buildings", zones=zones, heat_pumps=hp, t_out_degc=t_out,
                phi_int_w=np.full((4, 2), 400.0), phi_sol_w=np.array([[0.0], [100.0], [300.0],
@@ -103,7 +103,7 @@ def _building() -> tuple[PedsimSimulator, dict, dict]:
     return sim, inputs, {}
 
 
-def _ev() -> tuple[PedsimSimulator, dict, dict]:
+def _ev(common=COMMON) -> tuple[PedsimSimulator, dict, dict]:
     from pedsim.physics.ev import EVFleet
     from pedsim.sims.ev import EVSim
 
@@ -112,18 +112,18 @@ def _ev() -> tuple[PedsimSimulator, dict, dict]:
     fleet.set_sessions([0, 1, 2], [0.0, 300.0, -600.0], [3000.0, 5000.0, 1500.0], [1.0, 0.8, 0.9],
                        soc_arrival=[0.2, 0.5, 0.7])  # fmt: skip
     sim = EVSim()
-    sim.init("ev", 1.0, **COMMON)
+    sim.init("ev", 1.0, **common)
     sim.create(1, "EVFleet", fleet=fleet, bus_pos=np.array([0, 2, 2]), n_bus=3)
     return sim, {"p_ev_set_kw": {"ctrl.c": np.array([5.0, np.nan, 0.0])}}, {}
 
 
-def _storage() -> tuple[PedsimSimulator, dict, dict]:
+def _storage(common=COMMON) -> tuple[PedsimSimulator, dict, dict]:
     from pedsim.physics.battery import Battery
     from pedsim.sims.storage import StorageSim
 
     battery = Battery([10.0, 100.0, 5.0], [5.0, 50.0, 2.5], self_discharge_per_day=0.001)
     sim = StorageSim()
-    sim.init("storage", 1.0, **COMMON)
+    sim.init("storage", 1.0, **common)
     roles = {"community": np.array([False, True, False]), "local": np.ones(3, dtype=bool)}
     sim.create(1, "Storage", battery=battery, bus_pos=np.array([1, 0, 2]), n_bus=3, **roles)
     inputs = {
@@ -147,7 +147,7 @@ class _FixedStrategy:
         )  # fmt: skip
 
 
-def _controller() -> tuple[PedsimSimulator, dict, dict]:
+def _controller(common=COMMON) -> tuple[PedsimSimulator, dict, dict]:
     from pedsim.sims.controller import ControllerSim, ControlSetup
 
     one = np.ones(2)
@@ -167,7 +167,7 @@ def _controller() -> tuple[PedsimSimulator, dict, dict]:
         sources={"storage": "storage.batteries", "ev": "ev.fleet", "buildings": "b.buildings"},
     )  # fmt: skip
     sim = ControllerSim()
-    sim.init("controller", 1.0, **COMMON)
+    sim.init("controller", 1.0, **common)
     sim.create(1, "Controller", setup=setup)
     inputs = {
         "p_trafo_kw": {"grid.grid": np.array([12.0])},
@@ -193,6 +193,10 @@ CASES: dict[str, Callable[[], tuple[PedsimSimulator, dict, dict]]] = {
     "storage": _storage,
     "controller": _controller,
 }
+
+
+#: Simulators that can be members of a same-time control loop.
+LOOP_MEMBERS = ("building", "controller", "ev", "grid", "storage")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -256,3 +260,41 @@ def test_grid_nan_names_bus_and_source():
     inputs["p_kw"]["loads.profile"] = np.array([0.0, np.nan, 0.0, 0.0])
     with pytest.raises(RuntimeError, match=r"bus 1 .* 2016-01-01T00:00:00 \(from loads.profile\)"):
         sim.step(0, {sim.eid: inputs}, 10**9)
+
+
+def _other_inputs(inputs: dict) -> dict:
+    """The same inputs with every array changed (another pass of a same-time loop)."""
+    return {
+        attr: {src: np.asarray(v, dtype=float) * 0.5 + 0.25 for src, v in by_src.items()}
+        for attr, by_src in inputs.items()
+    }
+
+
+@pytest.mark.parametrize("name", LOOP_MEMBERS)
+def test_loop_member_meta_and_repeated_step(name):
+    """As a loop member: hybrid, inputs trigger, and a second step at the same time repeats
+    that step from the state before it (equal to a fresh simulator stepped once)."""
+    sim, inputs, _ = CASES[name](COMMON | {"loop_member": True})
+    model = sim.meta["models"][sim.MODEL]
+    assert sim.meta["type"] == "hybrid"
+    assert set(model["trigger"]) == set(sim.INPUTS)
+    assert set(model["persistent"]) | set(model["non-persistent"]) == set(model["attrs"])
+    other = _other_inputs(inputs)
+    for k in range(3):  # a step, then two passes of the next one
+        sim.step(min(k, 1) * STEP, {sim.eid: inputs if k < 2 else other}, 10**9)
+    repeated = sim.get_data({sim.eid: list(sim.OUTPUTS)})[sim.eid]
+    fresh, _, _ = CASES[name](COMMON | {"loop_member": True})
+    fresh.step(0, {fresh.eid: inputs}, 10**9)
+    fresh.step(STEP, {fresh.eid: other}, 10**9)
+    expected = fresh.get_data({fresh.eid: list(fresh.OUTPUTS)})[fresh.eid]
+    assert set(repeated) == set(expected)
+    for attr in expected:
+        np.testing.assert_array_equal(repeated[attr], expected[attr], err_msg=attr)
+
+
+@pytest.mark.parametrize("name", ["profile", "pv", "recorder"])
+def test_not_loop_members_refuse_to_repeat(name):
+    sim, _, _ = CASES[name](COMMON | {"loop_member": True})
+    with pytest.raises(NotImplementedError, match="cannot repeat a step"):
+        sim.step(0, {sim.eid: {}}, 10**9)
+        sim.step(0, {sim.eid: {}}, 10**9)

@@ -21,7 +21,9 @@ KPI                               unit     definition
 ``limit_kept_share``              1        share of steps within those limits
 ``limit_violation_flagged_steps``  1       violation steps the strategy had announced, when
                                            deciding them, it could not avoid (its assets at
-                                           their limits: ``control/limit_kept`` = 0)
+                                           their limits: ``control/limit_kept`` = 0, recorded
+                                           one step before with ``loop: time_shifted``, at the
+                                           step itself with ``loop: same_time``)
 ================================  =======  =================================================
 
 Without a ``control`` group (no controller in the run) the KPIs are NaN with the reason.
@@ -116,9 +118,21 @@ def kpis_control(results: Results) -> list[KPI]:
         out.missing("limit_violation_flagged_steps", "-", "series control/limit_kept")
     else:
         flagged = np.zeros(n, dtype=bool)
-        flagged[1:] = kept[:-1] == 0.0
+        if _same_time(results):
+            flagged = kept == 0.0
+        else:
+            flagged[1:] = kept[:-1] == 0.0
         out.add("limit_violation_flagged_steps", float((bad & flagged).sum()), "-")
     return out.items
+
+
+def _same_time(results: Results) -> bool:
+    """Whether the run's control loop was ``same_time`` (decisions for the same step)."""
+    try:
+        raw = yaml.safe_load(results.scenario_text) or {}
+        return (raw.get("control") or {}).get("loop") == "same_time"
+    except (yaml.YAMLError, AttributeError):
+        return False
 
 
 __all__ = ["CONTROL_KPIS", "kpis_control", "limits_from_results"]

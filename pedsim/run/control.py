@@ -13,11 +13,17 @@ and connects its set-points back to the actuators with ``time_shifted=True``:
 ``p_bat_set_kw`` -> batteries, ``p_ev_set_kw`` -> EVs, ``p_hp_cap_kw`` and
 ``t_set_offset_k`` -> buildings.
 
-Loop semantics (``control.loop: time_shifted``): at mosaik time ``t`` the controller sees the
-results of the step ``[t, t + dt)`` (powers as step means, states at ``t + dt``) and decides
-the set-points of ``[t + dt, t + 2 dt)``; mosaik delivers them to the actuators at
-``t + dt``. The first step runs on the ``initial_data`` (NaN set-points, zero offsets: every
-unit on its local behaviour). There is no same-time cycle, so mosaik needs no iteration.
+Loop semantics (``control.loop: time_shifted``, the default): at mosaik time ``t`` the
+controller sees the results of the step ``[t, t + dt)`` (powers as step means, states at
+``t + dt``) and decides the set-points of ``[t + dt, t + 2 dt)``; mosaik delivers them to
+the actuators at ``t + dt``. The first step runs on the ``initial_data`` (NaN set-points,
+zero offsets: every unit on its local behaviour). There is no same-time cycle, so mosaik
+needs no iteration.
+
+With ``control.loop: same_time`` the grid, the actuators and the controller are loop members
+in one mosaik group (:class:`~pedsim.run.world.BuildContext`), the set-points go over weak
+connections, and each step runs in passes until the set-points settle (see
+:mod:`pedsim.sims.controller`); the recorder, outside the group, records the last pass.
 
 Static data (unit parameters, EV session plans, building models, weather and gains) is read
 from the simulators the other builders started (all run in this process); prices and CO2
@@ -179,8 +185,9 @@ def add_control(ctx: BuildContext) -> None:
     for role, sim in (("storage", storage), ("ev", ev), ("buildings", bld)):
         if sim is not None:
             sources[role] = f"{sim.sid}.{sim.eid}"
+    kw |= {"same_time": ctx.same_time, "max_passes": cfg.max_passes}
     setup = ControlSetup(strategy=strategy, sources=sources, **kw)
-    sim = ctx.world.start("Controller", sim_id="controller", **ctx.common)
+    sim = ctx.world.start("Controller", sim_id="controller", **ctx.start_kw)
     ent = sim.Controller.create(1, setup=setup)[0]
     _connect(ctx, ent, storage, ev, bld, setup)
     for attr in CONTROL_SCALARS:
@@ -228,7 +235,15 @@ def _connect(
 def _shifted(
     ctx: BuildContext, ent: Any, target: Any, attr: str, initial: np.ndarray, kind: str
 ) -> None:
-    ctx.world.connect(ent, target, attr, time_shifted=True, initial_data={attr: initial})
+    """Connect a set-point: time-shifted, or weak in a same-time loop.
+
+    Time-shifted, ``initial`` acts in the first step; weak, the first pass of every step
+    has no value (local behaviour).
+    """
+    if ctx.same_time:
+        ctx.world.connect(ent, target, attr, weak=True)
+    else:
+        ctx.world.connect(ent, target, attr, time_shifted=True, initial_data={attr: initial})
     ctx.record(ent, "control", attr, kind, initial.size)
 
 

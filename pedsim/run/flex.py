@@ -435,7 +435,7 @@ def add_flex(ctx: BuildContext) -> None:
     net = ctx.district.net
     setup = build_fleet(ctx.scenario, net, ctx.rng)
     if setup is not None:
-        sim = ctx.world.start("EV", sim_id="ev", **ctx.common)
+        sim = ctx.world.start("EV", sim_id="ev", **ctx.start_kw)
         ent = sim.EVFleet.create(
             1, fleet=setup.fleet, bus_pos=ctx.bus_positions(setup.bus_ids), n_bus=ctx.n_bus
         )[0]
@@ -445,7 +445,7 @@ def add_flex(ctx: BuildContext) -> None:
             ctx.record(ent, "ev", attr, "ev", len(setup.names))
     bats = build_storage(ctx.scenario, net, ctx.rng)
     if bats is not None:
-        sim = ctx.world.start("Storage", sim_id="storage", **ctx.common)
+        sim = ctx.world.start("Storage", sim_id="storage", **ctx.start_kw)
         ent = sim.Storage.create(
             1,
             battery=bats.battery,

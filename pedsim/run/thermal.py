@@ -93,7 +93,7 @@ def _add_buildings(
         return
     setup = building_setup(cfg, ctx.district.net, hourly, ctx.rng)
     drivers = building_drivers(setup, weather, ctx.scenario.start_ts, dt_fine)
-    sim = ctx.world.start("Buildings", sim_id="buildings", **ctx.common)
+    sim = ctx.world.start("Buildings", sim_id="buildings", **ctx.start_kw)
     ent = sim.Buildings.create(
         1,
         zones=setup.zones,

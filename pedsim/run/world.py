@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,10 @@ class BuildContext:
         in this process), for builders that need another simulator's static set-up.
     recorded_sources : set
         Full ids of the entities already connected to the recorder.
+    same_time : bool
+        The control loop is closed within the time step (``control.loop: same_time``): the
+        grid, the actuators and the controller are started in one mosaik group as loop
+        members (``start_kw``) and the controller's set-points go over weak connections.
     """
 
     scenario: Scenario
@@ -107,6 +112,12 @@ class BuildContext:
     grid_sources: list[Any] = field(default_factory=list)
     instances: dict[str, Any] = field(default_factory=dict)
     recorded_sources: set[str] = field(default_factory=set)
+    same_time: bool = False
+
+    @property
+    def start_kw(self) -> dict[str, Any]:
+        """Keyword arguments of ``world.start`` for the grid, the actuators and the controller."""
+        return self.common | ({"loop_member": True} if self.same_time else {})
 
     @property
     def n_bus(self) -> int:
@@ -121,11 +132,7 @@ class BuildContext:
         ValueError
             For an id that is not a bus of the grid.
         """
-        lookup = {int(b): i for i, b in enumerate(self.bus_index)}
-        try:
-            return np.array([lookup[int(b)] for b in np.atleast_1d(bus_ids)], dtype=np.int64)
-        except KeyError as exc:
-            raise ValueError(f"bus {exc.args[0]} is not a bus of the grid") from None
+        return _positions(self.bus_index, bus_ids)
 
     def record(
         self, entity: Any, group: str, attr: str, kind: str | None, width: int | None
@@ -213,6 +220,8 @@ def build_world(
         "instances": instances,
         "record_bundle": True,
     }
+    cfg = scenario.control
+    same_time = cfg is not None and cfg.loop == "same_time"
     world = mosaik.World(
         sim_config or SIM_CONFIG,
         skip_greetings=True,
@@ -221,32 +230,14 @@ def build_world(
         # No output cache: every connection is pushed to its destination, so mosaik
         # does not prune a cache of every simulator's outputs after every step.
         cache=False,
+        max_loop_iterations=(cfg.max_passes + 1) if same_time else 100,
     )
     net = district.net
     bus_index = net.bus.index.to_numpy()  # the grid simulator's bus order
-    grid = world.start("Grid", sim_id="grid", net=net, **common).Grid.create(1)[0]
     recorder = world.start("Recorder", sim_id="recorder", writer=writer, stop=stop, **common)
-    ctx = BuildContext(
-        scenario=scenario,
-        district=district,
-        world=world,
-        writer=writer,
-        grid=grid,
-        recorder=recorder.Recorder.create(1)[0],
-        common=common,
-        bus_index=bus_index,
-        rng=np.random.default_rng(scenario.seed),
-        timings=timings,
-        instances=instances,
-    )
-    writer.add_labels("bus", _names(net.bus, bus_index))
-    widths = {"bus": len(bus_index)}
-    for kind in ("line", "trafo", "ext_grid"):
-        writer.add_labels(kind, _names(net[kind], net[kind].index))
-        widths[kind] = len(net[kind])
-    for attr, kind in GRID_SERIES.items():
-        ctx.record(grid, "grid", attr, kind, widths.get(kind or ""))
-
+    # Loads and PV profiles and the recorder stay outside the group of a same-time loop:
+    # the recorder then receives the values of the last pass of every step.
+    profiles = []
     for name, series in (("loads", district.loads), ("pv", district.pv)):
         if len(series.names) == 0 or (name == "pv" and scenario.pv.source == "pvlib"):
             continue  # with pv.source pvlib, PV comes from pedsim.run.thermal
@@ -255,17 +246,59 @@ def build_world(
             1,
             p_kw=series.p_kw,
             q_kvar=series.q_kvar,
-            bus_pos=ctx.bus_positions(series.bus_ids),
-            n_bus=ctx.n_bus,
+            bus_pos=_positions(bus_index, series.bus_ids),
+            n_bus=len(bus_index),
         )[0]
+        profiles.append((name, series, ent))
+    with world.group() if same_time else nullcontext():
+        loop_kw = {"loop_member": True} if same_time else {}
+        grid = world.start("Grid", sim_id="grid", net=net, **common, **loop_kw).Grid.create(1)[0]
+        ctx = BuildContext(
+            scenario=scenario,
+            district=district,
+            world=world,
+            writer=writer,
+            grid=grid,
+            recorder=recorder.Recorder.create(1)[0],
+            common=common,
+            bus_index=bus_index,
+            rng=np.random.default_rng(scenario.seed),
+            timings=timings,
+            instances=instances,
+            same_time=same_time,
+        )
+        _add_grid_and_profiles(ctx, profiles)
+        for builder in ASSET_BUILDERS:
+            builder(ctx)
+    return BuiltWorld(world=world, until=scenario.n_steps * scenario.step, timings=timings)
+
+
+def _add_grid_and_profiles(ctx: BuildContext, profiles: list[tuple[str, Any, Any]]) -> None:
+    """Record the grid's series; connect the load and PV profiles to the grid and record them."""
+    net, writer = ctx.district.net, ctx.writer
+    bus_index = ctx.bus_index
+    writer.add_labels("bus", _names(net.bus, bus_index))
+    widths = {"bus": len(bus_index)}
+    for kind in ("line", "trafo", "ext_grid"):
+        writer.add_labels(kind, _names(net[kind], net[kind].index))
+        widths[kind] = len(net[kind])
+    for attr, kind in GRID_SERIES.items():
+        ctx.record(ctx.grid, "grid", attr, kind, widths.get(kind or ""))
+    for name, series, ent in profiles:
         ctx.connect_to_grid(ent)
         writer.add_labels(name, series.names)
         writer.add_labels(f"{name}_bus", [str(int(b)) for b in series.bus_ids])
         for attr in ("p_kw", "q_kvar"):
             ctx.record(ent, name, attr, name, len(series.names))
-    for builder in ASSET_BUILDERS:
-        builder(ctx)
-    return BuiltWorld(world=world, until=scenario.n_steps * scenario.step, timings=timings)
+
+
+def _positions(bus_index: np.ndarray, bus_ids: Any) -> np.ndarray:
+    """Positions in ``bus_index`` of pandapower bus ids (ValueError for an unknown one)."""
+    lookup = {int(b): i for i, b in enumerate(bus_index)}
+    try:
+        return np.array([lookup[int(b)] for b in np.atleast_1d(bus_ids)], dtype=np.int64)
+    except KeyError as exc:
+        raise ValueError(f"bus {exc.args[0]} is not a bus of the grid") from None
 
 
 def _names(table: Any, index: Any) -> list[str]:

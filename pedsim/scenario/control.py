@@ -4,7 +4,9 @@ Example::
 
     control:
       strategy: optimal            # none | self_consumption | peak_shaving | optimal
-      loop: time_shifted           # set-points decided from step t act from t + step
+      loop: time_shifted           # time_shifted: set-points decided from step t act from
+                                   # t + step; same_time: passes of step t until they settle
+      max_passes: 5                # same_time: most passes per step
       parameters:                  # fields of the strategy's parameter set (see below)
         objective: cost
         import_limit_kw: 250
@@ -22,7 +24,8 @@ Example::
 :class:`~pedsim.control.PeakShavingParams` or :class:`~pedsim.control.MilpOptions` (for
 ``optimal``; defaults chosen for speed: ``plan_step_s: 3600``, ``horizon_steps: 24``,
 ``replan_every_steps: 4``, and the feed-in tariff of ``signals``). Files are relative to the
-scenario file. Only ``loop: time_shifted`` is implemented.
+scenario file. ``loop: same_time`` is for the rule strategies (``optimal`` plans ahead on
+the time-shifted loop); see :mod:`pedsim.sims.controller` for what one pass does.
 """
 
 from __future__ import annotations
@@ -72,10 +75,18 @@ class ControlConfig(StrictModel):
     strategy: Literal["none", "self_consumption", "peak_shaving", "optimal"] = Field(
         description="Control strategy."
     )
-    loop: Literal["time_shifted"] = Field(
+    loop: Literal["time_shifted", "same_time"] = Field(
         "time_shifted",
-        description="How the loop closes: set-points decided from the measurements of step t "
-        "act from t + step (the only mode implemented).",
+        description="How the loop closes. 'time_shifted': set-points decided from the "
+        "measurements of step t act from t + step. 'same_time': step t is simulated again "
+        "with the set-points decided from it until they no longer change (rule strategies).",
+    )
+    max_passes: int = Field(
+        5,
+        ge=2,
+        le=50,
+        description="'same_time': most passes of the loop per step (the first runs every unit "
+        "on its local behaviour).",
     )
     parameters: dict[str, Any] = Field(
         default_factory=dict, description="Fields of the strategy's parameter set."
@@ -94,6 +105,15 @@ class ControlConfig(StrictModel):
         "a margin for the difference between plan and simulation (K).",
     )
     signals: SignalsConfig = SignalsConfig()
+
+    @model_validator(mode="after")
+    def _check_loop(self) -> ControlConfig:
+        if self.loop == "same_time" and self.strategy == "optimal":
+            raise ValueError(
+                "loop 'same_time' is for the rule strategies (none, self_consumption, "
+                "peak_shaving); 'optimal' plans ahead and needs loop 'time_shifted'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_parameters(self) -> ControlConfig:

@@ -1,9 +1,16 @@
 """Common base of pedsim's mosaik simulators: META from the nomenclature, timing, time axis.
 
-Every pedsim simulator is time-based, steps every ``step_s`` seconds from mosaik time 0
-(the scenario start), and exchanges whole arrays per entity (one entity per kind of unit
-rather than one per unit) so that mosaik's cost per step stays independent of the number
-of units.
+Every pedsim simulator steps every ``step_s`` seconds from mosaik time 0 (the scenario
+start) and exchanges whole arrays per entity (one entity per kind of unit rather than one
+per unit) so that mosaik's cost per step stays independent of the number of units.
+
+Simulators are time-based, except the members of a same-time control loop
+(``control.loop: same_time``): started with ``loop_member=True`` they declare themselves
+*hybrid*, every input a trigger, so that mosaik steps them again within a time step when
+the controller sends new set-points (weak connections in a simulator group). A step at the
+same time as the last one **repeats** that step: the simulator restores the state it had
+before the step (:meth:`PedsimSimulator.save_state`/:meth:`~PedsimSimulator.restore_state`)
+and computes it again with the new inputs, so only the last pass of a time step counts.
 """
 
 from __future__ import annotations
@@ -30,8 +37,16 @@ class SimulationError(RuntimeError):
     """A simulator cannot go on; the message names the step (date-time) and the element."""
 
 
-def make_meta(model: str, params: list[str], inputs: list[str], outputs: list[str]) -> dict:
-    """Build a mosaik META for a time-based simulator with one public model.
+def make_meta(
+    model: str,
+    params: list[str],
+    inputs: list[str],
+    outputs: list[str],
+    *,
+    loop_member: bool = False,
+    events: tuple[str, ...] = (),
+) -> dict:
+    """Build a mosaik META for a simulator with one public model.
 
     Parameters
     ----------
@@ -41,6 +56,11 @@ def make_meta(model: str, params: list[str], inputs: list[str], outputs: list[st
         Parameters of ``create``.
     inputs, outputs : list of str
         Attribute names; each must be registered in :mod:`pedsim.units`.
+    loop_member : bool
+        A hybrid simulator of a same-time loop: every input triggers a step, every output
+        is persistent except ``events``.
+    events : tuple of str
+        Outputs sent only in the passes that change them (the controller's set-points).
 
     Returns
     -------
@@ -49,16 +69,16 @@ def make_meta(model: str, params: list[str], inputs: list[str], outputs: list[st
     """
     for name in (*inputs, *outputs):
         quantity(name)  # every exchanged attribute has a unit
+    attrs = list(dict.fromkeys([*inputs, *outputs]))
+    desc: dict[str, Any] = {"public": True, "params": list(params), "attrs": attrs}
+    if loop_member:
+        desc["trigger"] = list(inputs)
+        desc["non-persistent"] = [a for a in attrs if a in events]
+        desc["persistent"] = [a for a in attrs if a not in events]
     return {
         "api_version": "3.0",
-        "type": "time-based",
-        "models": {
-            model: {
-                "public": True,
-                "params": list(params),
-                "attrs": list(dict.fromkeys([*inputs, *outputs])),
-            }
-        },
+        "type": "hybrid" if loop_member else "time-based",
+        "models": {model: desc},
     }
 
 
@@ -74,6 +94,8 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
     INPUTS: ClassVar[list[str]] = []
     OUTPUTS: ClassVar[list[str]] = []
     EID: ClassVar[str] = ""
+    #: Outputs a loop member sends only in the passes that set them (see :meth:`get_data`).
+    EVENTS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         super().__init__(make_meta(self.MODEL, self.PARAMS, self.INPUTS, self.OUTPUTS))
@@ -83,6 +105,10 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
         self.sid = ""
         self.eid = ""
         self.outputs: dict[str, Any] = {}
+        self.loop_member = False
+        self.silent: set[str] = set()  # event outputs not sent after this pass
+        self._last_time = -1
+        self._saved: Any = None
 
     def init(
         self,
@@ -94,6 +120,7 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
         timings: dict[str, float] | None = None,
         instances: dict[str, Any] | None = None,
         record_bundle: bool = False,
+        loop_member: bool = False,
         **params: Any,
     ) -> dict:
         """Initialise (mosaik API).
@@ -115,6 +142,9 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
             in the same process (the controller's) can read its static set-up.
         record_bundle : bool
             Also offer :data:`RECORD_ATTR`, all outputs of a step in one attribute.
+        loop_member : bool
+            Member of a same-time loop: hybrid, every input a trigger, a repeated step
+            at the same time recomputes that step (see the module docstring).
         **params
             Simulator-specific parameters, passed to :meth:`setup`.
 
@@ -131,10 +161,18 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
             timings.setdefault(sid, 0.0)
         if instances is not None:
             instances[sid] = self
+        if loop_member:
+            self.loop_member = True
+            self.meta = make_meta(
+                self.MODEL, self.PARAMS, self.INPUTS, self.OUTPUTS,
+                loop_member=True, events=self.EVENTS,
+            )  # fmt: skip
         if record_bundle:
-            attrs = self.meta["models"][self.MODEL]["attrs"]
-            if RECORD_ATTR not in attrs:
-                attrs.append(RECORD_ATTR)
+            model = self.meta["models"][self.MODEL]
+            if RECORD_ATTR not in model["attrs"]:
+                model["attrs"].append(RECORD_ATTR)
+                if loop_member:
+                    model["persistent"].append(RECORD_ATTR)
         self.setup(**params)
         return self.meta
 
@@ -155,8 +193,18 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
         """Set up the entity's state (override)."""
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
-        """Advance one step (mosaik API); times the work."""
+        """Advance one step (mosaik API); times the work.
+
+        A loop member stepped again at the time of its last step repeats that step from
+        the state it had before it (see the module docstring).
+        """
         t0 = _time.perf_counter()
+        if self.loop_member:
+            if time == self._last_time:
+                self.restore_state(self._saved)
+            else:
+                self._saved = self.save_state()
+                self._last_time = time
         self.advance(time, inputs.get(self.eid, {}))
         if self.timings is not None:
             self.timings[self.sid] += _time.perf_counter() - t0
@@ -166,15 +214,33 @@ class PedsimSimulator(mosaik_api_v3.Simulator):
         """Compute ``self.outputs`` for the step starting at ``time`` (override)."""
         raise NotImplementedError
 
+    def save_state(self) -> Any:
+        """Return what :meth:`restore_state` needs to repeat the coming step (override).
+
+        Only loop members call it, before the first pass of every time step; simulators
+        that can be loop members return copies of everything a step changes.
+        """
+        raise NotImplementedError(f"{self.sid}: {type(self).__name__} cannot repeat a step")
+
+    def restore_state(self, state: Any) -> None:
+        """Put back the state :meth:`save_state` returned (override with it)."""
+        raise NotImplementedError(f"{self.sid}: {type(self).__name__} cannot repeat a step")
+
     def get_data(self, outputs: dict) -> dict:
         """Return requested outputs (mosaik API).
 
         :data:`RECORD_ATTR` is answered with a shallow copy of all outputs of the step.
+        Outputs named in ``self.silent`` (event outputs a pass did not change) are left
+        out, so that mosaik does not trigger another pass with them.
         """
         data: dict[str, dict[str, Any]] = {}
-        out = self.outputs
+        out, silent = self.outputs, self.silent
         for eid, attrs in outputs.items():
-            data[eid] = {attr: (dict(out) if attr == RECORD_ATTR else out[attr]) for attr in attrs}
+            data[eid] = {
+                attr: (dict(out) if attr == RECORD_ATTR else out[attr])
+                for attr in attrs
+                if attr not in silent
+            }
         return data
 
     def when(self, time: int) -> str:

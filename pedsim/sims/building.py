@@ -214,6 +214,14 @@ class BuildingSim(PedsimSimulator):
             self._op_start, j = i, 0
         return tuple(x[j] for x in self._op)
 
+    def save_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return thermal-mass and hot-water tank temperatures before the step."""
+        return self.t_m_degc.copy(), self.fleet._t_tank.copy()
+
+    def restore_state(self, state: tuple[np.ndarray, np.ndarray]) -> None:
+        """Put back what :meth:`save_state` returned."""
+        self.t_m_degc, self.fleet._t_tank = state[0].copy(), state[1].copy()
+
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Step zones and heat pumps over the step's sub-steps."""
         k = time // self.step_s

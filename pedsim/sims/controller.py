@@ -9,13 +9,25 @@ and buildings (states at the end of the step, i.e. at ``t + dt``). From these it
 The world connects its outputs to the actuators with ``time_shifted=True``, so they act
 there (see :mod:`pedsim.run.control`); the first step runs on the units' local behaviour.
 
+With ``ControlSetup.same_time`` (``control.loop: same_time``) the controller decides the
+set-points of the step being simulated instead. Every time step starts with a pass of all
+units on their local behaviour; the controller then decides from what that pass measured
+(powers of the pass, states at the start of the step) and sends set-points over weak
+connections; mosaik repeats the step of the assets, the grid and the controller with them
+(each restores its state from before the step), and the controller decides again, until
+its set-points no longer change (``SAME_TIME_TOL``) or ``max_passes`` passes ran. Set-points
+are sent only in passes that change them. The heat pumps' power measured in the first pass
+(their demand without control) stands for their power in every pass, so that a cap or
+pre-heating decided in one pass does not undo itself in the next. The first step of the
+run has no start states and runs on local behaviour, as in the time-shifted loop.
+
 Outputs per unit (NaN where the strategy leaves the unit to its local behaviour):
 ``p_bat_set_kw`` (per battery), ``p_ev_set_kw`` (per EV; NaN for EVs that do not take
 set-points), ``p_hp_cap_kw`` (per heat pump) and ``t_set_offset_k`` (per building; 0, not
 NaN, when left alone, since an offset of 0 is the local set point). Scalars (recorded):
 ``solve_time_s``, ``control_status`` (:data:`STATUS_CODES`), ``fallback``, ``limit_kept``,
-``p_trafo_expected_kw`` and the signals of the step ``price_eur_per_kwh``,
-``feed_in_eur_per_kwh``, ``co2_kg_per_kwh``.
+``p_trafo_expected_kw``, ``control_passes``, ``loop_converged`` and the signals of the
+step ``price_eur_per_kwh``, ``feed_in_eur_per_kwh``, ``co2_kg_per_kwh``.
 """
 
 from __future__ import annotations
@@ -55,11 +67,18 @@ SCALAR_OUTPUTS: tuple[str, ...] = (
     "fallback",
     "limit_kept",
     "p_trafo_expected_kw",
+    "control_passes",
+    "loop_converged",
     "price_eur_per_kwh",
     "feed_in_eur_per_kwh",
     "co2_kg_per_kwh",
 )
 
+#: Set-point outputs (events of a same-time loop: sent only by passes that change them).
+SETPOINTS: tuple[str, ...] = ("p_bat_set_kw", "p_ev_set_kw", "p_hp_cap_kw", "t_set_offset_k")
+#: A same-time pass whose set-points all differ less than this from the applied ones ends
+#: the loop (kW for powers, K for offsets).
+SAME_TIME_TOL = 1e-3
 #: Measurements fields read from the inputs every step (the others are static).
 _DYNAMIC = (
     "p_load_kw", "vm_pu", "loading_line_percent", "loading_trafo_percent", "bat_soc",
@@ -113,6 +132,11 @@ class ControlSetup:
     sources : dict
         Role (``storage``, ``ev``, ``buildings``) -> mosaik full id of that simulator's
         entity, to tell apart inputs of the same name.
+    same_time : bool
+        Decide the set-points of the step being simulated, in a same-time loop (see the
+        module docstring); False: those of the next step (time-shifted loop).
+    max_passes : int
+        Most passes per step of the same-time loop (>= 2).
     """
 
     strategy: Strategy
@@ -130,6 +154,8 @@ class ControlSetup:
     forecast: ForecastSource | None = None
     forecast_steps: int = 1
     sources: dict[str, str] = field(default_factory=dict)
+    same_time: bool = False
+    max_passes: int = 5
 
     @property
     def n_steps(self) -> int:
@@ -173,6 +199,7 @@ class ControllerSim(PedsimSimulator):
         "t_set_offset_k",
         *SCALAR_OUTPUTS,
     ]
+    EVENTS: ClassVar[tuple[str, ...]] = SETPOINTS
 
     def create_entity(self, *, setup: ControlSetup) -> None:
         """Keep the static data (see :class:`ControlSetup`)."""
@@ -186,12 +213,31 @@ class ControllerSim(PedsimSimulator):
                 )
         ev, arr, dep = (np.asarray(a) for a in (setup.ev_sessions or ([], [], [])))
         self.sessions = (ev.astype(np.int64), arr.astype(float), dep.astype(float))
+        if setup.same_time and setup.max_passes < 2:
+            raise ValueError(f"{self.sid}: max_passes is {setup.max_passes}; expected >= 2")
+        # same-time loop: pass counting and the states at the start of the step
+        self._pass_time, self._pass = -1, 0
+        self._states_end: dict[str, np.ndarray] | None = None  # None: no step ran yet
+        self._states_start: dict[str, np.ndarray] | None = None
+        self._hp_first_kw: np.ndarray | None = None
+        self._applied: dict[str, np.ndarray] = {}
 
-    def _departures(self, t_s: float) -> np.ndarray:
-        """Departure of the session each EV is plugged into at ``t_s`` (``inf``: none)."""
+    def save_state(self) -> Strategy:
+        """Return a copy of the strategy before the step (rules keep a little state)."""
+        return copy.deepcopy(self.cs.strategy)
+
+    def restore_state(self, state: Strategy) -> None:
+        """Put back the strategy :meth:`save_state` copied (a copy: passes may follow)."""
+        self.cs.strategy = copy.deepcopy(state)
+
+    def _departures(self, t_s: float, arrived_by: float | None = None) -> np.ndarray:
+        """Departure of the session each EV is plugged into at ``t_s`` (``inf``: none).
+
+        ``arrived_by`` (default ``t_s``) also counts sessions that start before it.
+        """
         ev, arr, dep = self.sessions
         out = np.full(self.cs.n_ev, np.inf)
-        on = (arr < t_s) & (dep > t_s)
+        on = (arr < (t_s if arrived_by is None else arrived_by)) & (dep > t_s)
         np.minimum.at(out, ev[on], dep[on])
         return out
 
@@ -204,10 +250,19 @@ class ControllerSim(PedsimSimulator):
                 f"{self.sid}: input {attr} from {role} ({src or 'not connected'}) is missing"
             ) from None
 
-    def measurements(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> Measurements:
-        """Measurements for the decision time ``time + step`` from the inputs at ``time``."""
+    def measurements(
+        self,
+        time: int,
+        inputs: Mapping[str, Mapping[str, Any]],
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Measurements:
+        """Measurements for the decision time ``time + step`` from the inputs at ``time``.
+
+        In a same-time loop the decision time is ``time`` itself, and ``overrides``
+        replaces measured fields (the states at the start of the step).
+        """
         cs = self.cs
-        t_s = time + self.step_s
+        t_s = time if cs.same_time else time + self.step_s
         grid = {
             a: np.concatenate([np.atleast_1d(v) for v in inputs.get(a, {}).values()] or [[]])
             for a in ("p_trafo_kw", "vm_pu", "loading_line_percent", "loading_trafo_percent")
@@ -233,7 +288,7 @@ class ControllerSim(PedsimSimulator):
             e_req = self._pick(inputs, "e_required_kwh", "ev")[idx]
             kw["ev_e_required_kwh"] = np.maximum(e_req, 0.0)
             kw["ev_p_kw"] = self._pick(inputs, "p_kw", "ev")[idx]
-            kw["ev_departure_s"] = self._departures(float(t_s))[idx]
+            kw["ev_departure_s"] = self._departures(float(t_s), float(time + self.step_s))[idx]
         if cs.n_hp:
             kw |= cs.hp
             kw["hp_p_kw"] = np.maximum(self._pick(inputs, "p_kw", "buildings"), 0.0)
@@ -241,6 +296,8 @@ class ControllerSim(PedsimSimulator):
             kw["t_zone_degc"] = self._pick(inputs, "t_zone_degc", "buildings")
             if cs.sources.get("buildings", "") in inputs.get("t_mass_degc", {}):
                 kw["t_mass_degc"] = self._pick(inputs, "t_mass_degc", "buildings")
+        if overrides:
+            kw |= {k: v for k, v in overrides.items() if k in kw}
         return self._build(kw)
 
     def _build(self, kw: dict[str, Any]) -> Measurements:
@@ -267,13 +324,18 @@ class ControllerSim(PedsimSimulator):
         return m
 
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
-        """Decide the set-points of the next step from the measurements of this one."""
+        """Decide the set-points of the next step (time-shifted loop) or of this step."""
+        if self.cs.same_time:
+            self._advance_same_time(time, inputs)
+        else:
+            self.outputs = self._decide(time, inputs)
+
+    def _local(self, k: int) -> dict[str, Any]:
+        """Return outputs leaving every unit to its local behaviour in step ``k``."""
         cs = self.cs
-        k = time // self.step_s
-        n_ev = cs.n_ev
         out: dict[str, Any] = {
             "p_bat_set_kw": np.full(cs.n_bat, np.nan),
-            "p_ev_set_kw": np.full(n_ev, np.nan),
+            "p_ev_set_kw": np.full(cs.n_ev, np.nan),
             "p_hp_cap_kw": np.full(cs.n_hp, np.nan),
             "t_set_offset_k": np.zeros(cs.n_hp),
             "solve_time_s": np.nan,
@@ -281,20 +343,34 @@ class ControllerSim(PedsimSimulator):
             "fallback": 0.0,
             "limit_kept": np.nan,
             "p_trafo_expected_kw": np.nan,
+            "control_passes": 1.0,
+            "loop_converged": 1.0,
         }
         out |= {name: float(arr[min(k, cs.n_steps - 1)]) for name, arr in cs.signals.items()}
-        self.outputs = out
-        if k + 1 >= cs.n_steps:  # no next step in the run
-            return
+        return out
+
+    def _decide(
+        self,
+        time: int,
+        inputs: Mapping[str, Mapping[str, Any]],
+        overrides: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Return outputs with the strategy's set-points for the decided step."""
+        cs = self.cs
+        k = time // self.step_s
+        k_dec = k if cs.same_time else k + 1  # the step the set-points act in
+        out = self._local(k)
+        if k_dec >= cs.n_steps:  # no next step in the run
+            return out
         try:
             if not getattr(cs.strategy, "needs_measurements", True):
                 sp = cs.strategy.decide(None, None)  # type: ignore[arg-type]
                 out["control_status"] = float(_status_code(sp.status, False, np.nan))
-                return
-            m = self.measurements(time, inputs)
+                return out
+            m = self.measurements(time, inputs, overrides)
             forecast = None
             if cs.forecast is not None:
-                forecast = cs.forecast.forecast(time + self.step_s, cs.forecast_steps)
+                forecast = cs.forecast.forecast(k_dec * self.step_s, cs.forecast_steps)
             sp = cs.strategy.decide(m, forecast)
         except (ControlError, ControlParameterError) as exc:
             raise SimulationError(f"{self.sid}: at {self.when(time)}: {exc}") from exc
@@ -305,7 +381,7 @@ class ControllerSim(PedsimSimulator):
         if sp.p_hp_cap_kw is not None:
             cap = np.asarray(sp.p_hp_cap_kw, dtype=float)
             if cs.hp_cap_extra_kw is not None:
-                cap = cap + cs.hp_cap_extra_kw[k + 1]
+                cap = cap + cs.hp_cap_extra_kw[k_dec]
             out["p_hp_cap_kw"] = np.where(np.isinf(cap), np.nan, np.maximum(cap, 0.0))
         if sp.t_set_offset_k is not None:
             out["t_set_offset_k"] = np.asarray(sp.t_set_offset_k, dtype=float)
@@ -314,6 +390,79 @@ class ControllerSim(PedsimSimulator):
         out["limit_kept"] = np.nan if sp.limit_kept is None else float(sp.limit_kept)
         out["p_trafo_expected_kw"] = float(sp.p_trafo_expected_kw)
         out["control_status"] = float(_status_code(sp.status, sp.fallback, sp.solve_time_s))
+        return out
+
+    def _states(self, inputs: Mapping[str, Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        """Return the states at the end of this pass, as the Measurements fields hold them."""
+        cs, st = self.cs, {}
+        if cs.n_bat:
+            st["bat_soc"] = np.clip(self._pick(inputs, "soc", "storage"), 0.0, 1.0)
+        idx = cs.ev_controlled
+        if idx.size:
+            st["ev_soc"] = np.clip(self._pick(inputs, "soc", "ev")[idx], 0.0, 1.0)
+            e_req = self._pick(inputs, "e_required_kwh", "ev")[idx]
+            st["ev_e_required_kwh"] = np.maximum(e_req, 0.0)
+            st["ev_plugged"] = np.clip(self._pick(inputs, "plugged", "ev")[idx], 0.0, 1.0)
+        if cs.n_hp:
+            st["t_zone_degc"] = self._pick(inputs, "t_zone_degc", "buildings")
+            if cs.sources.get("buildings", "") in inputs.get("t_mass_degc", {}):
+                st["t_mass_degc"] = self._pick(inputs, "t_mass_degc", "buildings")
+        return st
+
+    def _advance_same_time(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
+        """One pass of the same-time loop (see the module docstring)."""
+        cs = self.cs
+        if time != self._pass_time:  # first pass of the step: every unit on local behaviour
+            self._pass_time, self._pass = time, 0
+            self._states_start, self._applied = self._states_end, {}
+            self._hp_first_kw = None
+        else:
+            self._pass += 1
+        now = self._states(inputs)
+        self._states_end = now
+        hp_now = 0.0
+        if cs.n_hp:
+            hp = np.maximum(self._pick(inputs, "p_kw", "buildings"), 0.0)
+            hp_now = float(hp.sum())
+            if self._hp_first_kw is None:
+                self._hp_first_kw = hp
+        local = self._local(time // self.step_s)
+        if self._states_start is None:  # first step of the run: no states at its start
+            self.silent = set(SETPOINTS)
+            self.outputs = local
+            return
+        over: dict[str, Any] = {k: v for k, v in self._states_start.items() if k != "ev_plugged"}
+        if "ev_soc" in over:  # EVs that arrived in this step: their state of this pass
+            new = (now["ev_plugged"] > 0.0) & ~(self._states_start["ev_plugged"] > 0.0)
+            for key in ("ev_soc", "ev_e_required_kwh"):
+                over[key] = np.where(new, now[key], over[key])
+        if cs.n_hp and self._hp_first_kw is not None:  # demand without control stands
+            grid_p = [np.atleast_1d(v) for v in inputs.get("p_trafo_kw", {}).values()]
+            p_trafo = float(np.sum(np.concatenate(grid_p))) if grid_p else 0.0
+            over["hp_p_kw"] = self._hp_first_kw
+            over["p_trafo_kw"] = p_trafo - hp_now + float(self._hp_first_kw.sum())
+        out = self._decide(time, inputs, over)
+        applied = self._applied or {a: local[a] for a in SETPOINTS}
+        changed = any(not _same(out[a], applied[a]) for a in SETPOINTS)
+        last = self._pass + 1 >= cs.max_passes
+        if changed and not last:  # send them: mosaik runs another pass
+            self._applied = {a: out[a] for a in SETPOINTS}
+            self.silent = set()
+        else:  # the loop ends; record what acted in this pass
+            self.silent = set(SETPOINTS)
+            out |= applied
+        out["control_passes"] = float(self._pass + 1)
+        out["loop_converged"] = 0.0 if changed and last else 1.0
+        self.outputs = out
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Set-points equal within :data:`SAME_TIME_TOL` (NaN equal to NaN)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return False
+    both_nan = np.isnan(a) & np.isnan(b)
+    return bool(np.all(both_nan | (np.abs(a - b) <= SAME_TIME_TOL)))
 
 
 def _finite_or(x: np.ndarray, fill: float) -> np.ndarray:

@@ -70,6 +70,17 @@ class EVSim(PedsimSimulator):
         if self.step_s > 0:
             fleet._advance(self.step_s, None)  # compile or load the kernel now, not in a step
 
+    def save_state(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """Return the fleet time, stored energies and session state before the step."""
+        f = self.fleet
+        return f.t_s, f.e_kwh.copy(), f._state.copy()
+
+    def restore_state(self, state: tuple[float, np.ndarray, np.ndarray]) -> None:
+        """Put back what :meth:`save_state` returned."""
+        f = self.fleet
+        f.t_s, f.e_kwh, f._state = state[0], state[1].copy(), state[2].copy()
+        f._active, f._ptr = f._state
+
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Step the fleet over ``[time, time + step)``."""
         if time != self.fleet.t_s:

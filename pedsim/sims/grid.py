@@ -86,6 +86,18 @@ class GridSim(PedsimSimulator):
             tuple(np.zeros(size) for size in sizes.values()), self._live_masks
         )  # compile or load now rather than in the first step
 
+    def save_state(self) -> tuple[np.ndarray, int]:
+        """Return the solver's warm start and the fallback count before the step."""
+        return self.pf._v_warm.copy(), self.fallbacks
+
+    def restore_state(self, state: tuple[np.ndarray, int]) -> None:
+        """Put back what :meth:`save_state` returned.
+
+        A repeated step solves from the same start, so its result does not depend on the
+        passes before it.
+        """
+        self.pf._v_warm, self.fallbacks = state[0].copy(), state[1]
+
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Solve the power flow for the summed injections."""
         p = sum_inputs(inputs.get("p_kw", {}), self.n_bus)

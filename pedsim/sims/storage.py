@@ -151,6 +151,15 @@ class StorageSim(PedsimSimulator):
             )
         return p_set
 
+    def save_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return stored energy and throughput before the step (to repeat it)."""
+        b = self.battery
+        return b.e_kwh.copy(), np.array(b.throughput_total_kwh, copy=True)
+
+    def restore_state(self, state: tuple[np.ndarray, np.ndarray]) -> None:
+        """Put back what :meth:`save_state` returned."""
+        self.battery.e_kwh, self.battery.throughput_total_kwh = (a.copy() for a in state)
+
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Decide set-points and step the batteries over ``[time, time + step)``."""
         net = sum_inputs(inputs.get("p_net_bus_kw", {}), self.n_bus)
