@@ -106,6 +106,10 @@ def test_self_consumption_order_battery_then_evs_then_preheating() -> None:
     for t_out, expected in ((15.0, [0.0, 0.0]), (14.9, [2.0, 2.0]), (np.nan, [2.0, 2.0])):
         out = dataclasses.replace(both, t_out_degc=t_out)
         np.testing.assert_allclose(SelfConsumption().decide(out, None).t_set_offset_k, expected)
+    # ... and none while the last 24 h averaged at or above it (a cold morning of a warm day)
+    for mean, expected in ((15.0, [0.0, 0.0]), (14.9, [2.0, 2.0]), (np.nan, [2.0, 2.0])):
+        out = dataclasses.replace(both, t_out_degc=10.0, t_out_mean_24h_degc=mean)
+        np.testing.assert_allclose(SelfConsumption().decide(out, None).t_set_offset_k, expected)
     no_preheat = SelfConsumption(SelfConsumptionParams(preheat=False)).decide(m, None)
     np.testing.assert_allclose(no_preheat.t_set_offset_k, 0.0)
 
@@ -250,3 +254,18 @@ def test_ev_power_range_matches_the_fleet_model() -> None:
         np.testing.assert_allclose(p_max, hi, atol=1e-9)
         res = fleet.step(900, p_set_kw=[0.0, 0.0])  # asks for nothing: gets the floor
         np.testing.assert_allclose(res.p_kw, floor, atol=1e-9)
+
+
+def test_controller_measures_the_24h_mean_outdoor_temperature():
+    """The heating-limit measurement is the trailing mean over the last 24 h (fewer at the
+    start of the run), from the outdoor temperature of each step."""
+    from pedsim.sims.controller import ControllerSim, ControlSetup
+
+    t = np.arange(200.0)
+    zeros = np.zeros(200)
+    signals = {k: zeros for k in ("price_eur_per_kwh", "feed_in_eur_per_kwh", "co2_kg_per_kwh")}
+    sim = ControllerSim()
+    sim.init("c", 1.0, step_s=900, start="2016-01-01")
+    sim.create(1, "Controller", setup=ControlSetup(NoControl(), 1, signals, t_out_degc=t))
+    means = [t[:1].mean(), t[:2].mean(), t[:96].mean(), t[1:97].mean(), t[55:151].mean()]
+    np.testing.assert_allclose(sim._t_out_24h[[0, 1, 95, 96, 150]], means)

@@ -153,6 +153,9 @@ class Measurements:
         Grid state (informational; the strategies here act on ``p_trafo_kw`` only).
     t_out_degc : float
         Outdoor air temperature of the last step (degC; NaN: unknown).
+    t_out_mean_24h_degc : float
+        Outdoor air temperature averaged over the last 24 h (degC; NaN: unknown), what a
+        heating limit is compared with.
     """
 
     t_s: int
@@ -196,6 +199,7 @@ class Measurements:
     loading_line_percent: FloatArray = field(default_factory=lambda: np.zeros(0))
     loading_trafo_percent: FloatArray = field(default_factory=lambda: np.zeros(0))
     t_out_degc: float = np.nan
+    t_out_mean_24h_degc: float = np.nan
 
     def __post_init__(self) -> None:
         check_number("dt_s", self.dt_s, lo=0.0, lo_open=True)
@@ -203,6 +207,8 @@ class Measurements:
         self.p_trafo_kw = check_number("p_trafo_kw", self.p_trafo_kw)
         if not np.isnan(self.t_out_degc):
             self.t_out_degc = check_number("t_out_degc", self.t_out_degc)
+        if not np.isnan(self.t_out_mean_24h_degc):
+            self.t_out_mean_24h_degc = check_number("t_out_mean_24h_degc", self.t_out_mean_24h_degc)
         for name in ("p_load_kw", "p_pv_kw", "vm_pu", "loading_line_percent"):
             setattr(self, name, self._vector(name, getattr(self, name), None, nan_ok=False))
         self.loading_trafo_percent = self._vector(

@@ -146,8 +146,9 @@ class SelfConsumptionParams:
         band's high bound, and only in zones below that raised set point: zones floating
         warmer (summer, sunny days) are left alone, so surplus PV does not overheat them.
     preheat_max_t_out_degc : float
-        No pre-heating when the measured outdoor temperature is at or above this heating
-        limit (degC; the German "Heizgrenztemperatur" of older houses is about 15 degC).
+        No pre-heating when the measured outdoor temperature, now or averaged over the last
+        24 h, is at or above this heating limit (degC; the German "Heizgrenztemperatur" of
+        older houses, compared with the daily mean, is about 15 degC).
     """
 
     deadband_kw: float = 0.0
@@ -182,13 +183,14 @@ def _preheat(
     holding it) and zones still being pre-heated since the last step (``active``) below the
     raised set point; zones floating warmer (mild or sunny days) are left alone, so surplus
     PV does not push them towards overheating, and so is every zone when the outdoor
-    temperature is at or above ``max_t_out_degc``. Eligible zones are taken in order of their
-    electric headroom (largest first) until the headroom covers the surplus. Returns the
+    temperature, now or averaged over the last 24 h, is at or above ``max_t_out_degc``.
+    Eligible zones are taken in order of their electric headroom (largest first) until the
+    headroom covers the surplus. Returns the
     offsets, the headroom used and the zones pre-heated.
     """
     offset = np.zeros(m.n_hp)
-    if m.t_out_degc >= max_t_out_degc:  # outside the heating season (False for NaN)
-        return offset, 0.0, offset > 0.0
+    if m.t_out_degc >= max_t_out_degc or m.t_out_mean_24h_degc >= max_t_out_degc:
+        return offset, 0.0, offset > 0.0  # outside the heating season (False for NaN)
     target = np.minimum(m.t_set_heat_degc + preheat_k, m.t_comfort_high_degc)
     eligible = m.t_zone_degc < m.t_set_heat_degc + _HELD_K
     if active is not None and active.shape == eligible.shape:
@@ -276,7 +278,8 @@ class PeakShavingParams:
         Export beyond the limit pre-heats zones by raising their set point this much (K,
         > 0, at most to the comfort high bound; zones already warmer are left alone).
     preheat_max_t_out_degc : float
-        No pre-heating at or above this outdoor temperature (degC).
+        No pre-heating when the outdoor temperature, now or averaged over the last 24 h, is
+        at or above this (degC).
     """
 
     import_limit_kw: float = np.inf

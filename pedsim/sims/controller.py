@@ -213,6 +213,14 @@ class ControllerSim(PedsimSimulator):
                 )
         ev, arr, dep = (np.asarray(a) for a in (setup.ev_sessions or ([], [], [])))
         self.sessions = (ev.astype(np.int64), arr.astype(float), dep.astype(float))
+        self._t_out_24h = np.zeros(0)
+        if setup.t_out_degc is not None:  # trailing mean over the last 24 h (fewer at the start)
+            t = np.asarray(setup.t_out_degc, dtype=float)
+            c = np.concatenate([[0.0], np.cumsum(t)])
+            n = max(round(86400 / self.step_s), 1)
+            k = np.arange(t.size)
+            lo = np.maximum(k + 1 - n, 0)
+            self._t_out_24h = (c[k + 1] - c[lo]) / (k + 1 - lo)
         if setup.same_time and setup.max_passes < 2:
             raise ValueError(f"{self.sid}: max_passes is {setup.max_passes}; expected >= 2")
         # same-time loop: pass counting and the states at the start of the step
@@ -275,7 +283,9 @@ class ControllerSim(PedsimSimulator):
             "loading_trafo_percent": _finite_or(grid["loading_trafo_percent"], 0.0),
         }  # fmt: skip
         if cs.t_out_degc is not None:
-            kw["t_out_degc"] = float(cs.t_out_degc[min(time // self.step_s, cs.n_steps - 1)])
+            k = min(time // self.step_s, cs.n_steps - 1)
+            kw["t_out_degc"] = float(cs.t_out_degc[k])
+            kw["t_out_mean_24h_degc"] = float(self._t_out_24h[k])
         if cs.n_bat:
             kw |= cs.bat
             kw["bat_soc"] = np.clip(self._pick(inputs, "soc", "storage"), 0.0, 1.0)
@@ -318,6 +328,7 @@ class ControllerSim(PedsimSimulator):
                 setattr(m, name, np.asarray(kw[name], dtype=float))
         m.t_s, m.p_trafo_kw = kw["t_s"], kw["p_trafo_kw"]
         m.t_out_degc = kw.get("t_out_degc", np.nan)
+        m.t_out_mean_24h_degc = kw.get("t_out_mean_24h_degc", np.nan)
         checked = [getattr(m, n) for n in _DYNAMIC if n in kw and n not in _NOT_CHECKED]
         if not np.isfinite(np.concatenate([np.atleast_1d(m.p_trafo_kw), *checked])).all():
             Measurements(**kw)  # raises with the field and position that is not finite
