@@ -110,6 +110,12 @@ def test_self_consumption_order_battery_then_evs_then_preheating() -> None:
     for mean, expected in ((15.0, [0.0, 0.0]), (14.9, [2.0, 2.0]), (np.nan, [2.0, 2.0])):
         out = dataclasses.replace(both, t_out_degc=10.0, t_out_mean_24h_degc=mean)
         np.testing.assert_allclose(SelfConsumption().decide(out, None).t_set_offset_k, expected)
+    # ... nor before a warm spell: the forecast reaches 20 degC within 72 h
+    for ahead, expected in ((20.0, [0.0, 0.0]), (19.9, [2.0, 2.0]), (np.nan, [2.0, 2.0])):
+        out = dataclasses.replace(both, t_out_degc=10.0, t_out_max_ahead_degc=ahead)
+        np.testing.assert_allclose(SelfConsumption().decide(out, None).t_set_offset_k, expected)
+        peak = PeakShaving(PeakShavingParams(export_limit_kw=10.0)).decide(out, None)
+        np.testing.assert_allclose(peak.t_set_offset_k, expected)
     no_preheat = SelfConsumption(SelfConsumptionParams(preheat=False)).decide(m, None)
     np.testing.assert_allclose(no_preheat.t_set_offset_k, 0.0)
 
@@ -269,3 +275,12 @@ def test_controller_measures_the_24h_mean_outdoor_temperature():
     sim.create(1, "Controller", setup=ControlSetup(NoControl(), 1, signals, t_out_degc=t))
     means = [t[:1].mean(), t[:2].mean(), t[:96].mean(), t[1:97].mean(), t[55:151].mean()]
     np.testing.assert_allclose(sim._t_out_24h[[0, 1, 95, 96, 150]], means)
+    # the forecast maximum of the next 72 h (288 steps), fewer at the end of the run
+    assert sim._t_out_ahead[0] == sim._t_out_ahead[199] == 199.0
+    t2 = np.sin(np.arange(400.0) / 30.0)
+    sim2 = ControllerSim()
+    sim2.init("c", 1.0, step_s=900, start="2016-01-01")
+    signals2 = {k: np.zeros(400) for k in signals}
+    sim2.create(1, "Controller", setup=ControlSetup(NoControl(), 1, signals2, t_out_degc=t2))
+    expected = [t2[k : k + 288].max() for k in (0, 50, 200, 399)]
+    np.testing.assert_allclose(sim2._t_out_ahead[[0, 50, 200, 399]], expected)

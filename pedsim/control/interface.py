@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "WEATHER_AHEAD_S",
     "ControlError",
     "ControlParameterError",
     "Forecast",
@@ -111,6 +112,10 @@ _NAN_OK = ("t_mass_degc",)
 _INF_OK = ("ev_departure_s",)
 
 
+#: Look-ahead of the weather forecast in :attr:`Measurements.t_out_max_ahead_degc` (s).
+WEATHER_AHEAD_S = 72 * 3600
+
+
 @dataclass(eq=False)
 class Measurements:
     """State of the district at the start of a decision step (arrays over units).
@@ -156,6 +161,9 @@ class Measurements:
     t_out_mean_24h_degc : float
         Outdoor air temperature averaged over the last 24 h (degC; NaN: unknown), what a
         heating limit is compared with.
+    t_out_max_ahead_degc : float
+        Highest outdoor air temperature of the weather forecast for the next 72 h
+        (:data:`WEATHER_AHEAD_S`; degC; NaN: unknown).
     """
 
     t_s: int
@@ -200,6 +208,7 @@ class Measurements:
     loading_trafo_percent: FloatArray = field(default_factory=lambda: np.zeros(0))
     t_out_degc: float = np.nan
     t_out_mean_24h_degc: float = np.nan
+    t_out_max_ahead_degc: float = np.nan
 
     def __post_init__(self) -> None:
         check_number("dt_s", self.dt_s, lo=0.0, lo_open=True)
@@ -207,8 +216,9 @@ class Measurements:
         self.p_trafo_kw = check_number("p_trafo_kw", self.p_trafo_kw)
         if not np.isnan(self.t_out_degc):
             self.t_out_degc = check_number("t_out_degc", self.t_out_degc)
-        if not np.isnan(self.t_out_mean_24h_degc):
-            self.t_out_mean_24h_degc = check_number("t_out_mean_24h_degc", self.t_out_mean_24h_degc)
+        for name in ("t_out_mean_24h_degc", "t_out_max_ahead_degc"):
+            if not np.isnan(getattr(self, name)):
+                setattr(self, name, check_number(name, getattr(self, name)))
         for name in ("p_load_kw", "p_pv_kw", "vm_pu", "loading_line_percent"):
             setattr(self, name, self._vector(name, getattr(self, name), None, nan_ok=False))
         self.loading_trafo_percent = self._vector(

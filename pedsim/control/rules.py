@@ -149,6 +149,10 @@ class SelfConsumptionParams:
         No pre-heating when the measured outdoor temperature, now or averaged over the last
         24 h, is at or above this heating limit (degC; the German "Heizgrenztemperatur" of
         older houses, compared with the daily mean, is about 15 degC).
+    preheat_max_t_out_ahead_degc : float
+        No pre-heating when the weather forecast reaches this outdoor temperature within the
+        next 72 h (degC): heat stored in the buildings' mass before a warm spell would add
+        to overheating in houses without cooling. ``inf``: no look-ahead.
     """
 
     deadband_kw: float = 0.0
@@ -157,9 +161,13 @@ class SelfConsumptionParams:
     preheat_min_surplus_kw: float = 0.0
     preheat_k: float = 2.0
     preheat_max_t_out_degc: float = 15.0
+    preheat_max_t_out_ahead_degc: float = 20.0
 
     def __post_init__(self) -> None:
         check_number("deadband_kw", self.deadband_kw, lo=0.0)
+        check_number(
+            "preheat_max_t_out_ahead_degc", self.preheat_max_t_out_ahead_degc, allow_inf=True
+        )
         check_number("preheat_min_surplus_kw", self.preheat_min_surplus_kw, lo=0.0)
         check_number("preheat_k", self.preheat_k, lo=0.0, lo_open=True)
         check_number("preheat_max_t_out_degc", self.preheat_max_t_out_degc, allow_inf=True)
@@ -175,6 +183,7 @@ def _preheat(
     preheat_k: float,
     active: npt.NDArray[np.bool_] | None,
     max_t_out_degc: float = np.inf,
+    max_t_out_ahead_degc: float = np.inf,
 ) -> tuple[FloatArray, float, npt.NDArray[np.bool_]]:
     """Set-point offsets of up to ``preheat_k`` for zones that can absorb ``surplus``.
 
@@ -183,13 +192,18 @@ def _preheat(
     holding it) and zones still being pre-heated since the last step (``active``) below the
     raised set point; zones floating warmer (mild or sunny days) are left alone, so surplus
     PV does not push them towards overheating, and so is every zone when the outdoor
-    temperature, now or averaged over the last 24 h, is at or above ``max_t_out_degc``.
+    temperature, now or averaged over the last 24 h, is at or above ``max_t_out_degc``, or
+    the weather forecast reaches ``max_t_out_ahead_degc`` within the next 72 h.
     Eligible zones are taken in order of their electric headroom (largest first) until the
     headroom covers the surplus. Returns the
     offsets, the headroom used and the zones pre-heated.
     """
     offset = np.zeros(m.n_hp)
-    if m.t_out_degc >= max_t_out_degc or m.t_out_mean_24h_degc >= max_t_out_degc:
+    if (
+        m.t_out_degc >= max_t_out_degc
+        or m.t_out_mean_24h_degc >= max_t_out_degc
+        or m.t_out_max_ahead_degc >= max_t_out_ahead_degc
+    ):
         return offset, 0.0, offset > 0.0  # outside the heating season (False for NaN)
     target = np.minimum(m.t_set_heat_degc + preheat_k, m.t_comfort_high_degc)
     eligible = m.t_zone_degc < m.t_set_heat_degc + _HELD_K
@@ -245,8 +259,9 @@ class SelfConsumption:
                 surplus -= float(add.sum())
             if prm.preheat and m.n_hp and surplus > max(prm.preheat_min_surplus_kw, _EPS):
                 offset, extra, self._preheating = _preheat(
-                    m, surplus, prm.preheat_k, active, prm.preheat_max_t_out_degc
-                )
+                    m, surplus, prm.preheat_k, active, prm.preheat_max_t_out_degc,
+                    prm.preheat_max_t_out_ahead_degc,
+                )  # fmt: skip
         elif net0 > prm.deadband_kw:
             p_bat = -_spread(net0, dis)
         expected = net0 + float(p_bat.sum() + (p_ev - ev_floor).sum()) + extra
@@ -280,6 +295,8 @@ class PeakShavingParams:
     preheat_max_t_out_degc : float
         No pre-heating when the outdoor temperature, now or averaged over the last 24 h, is
         at or above this (degC).
+    preheat_max_t_out_ahead_degc : float
+        No pre-heating when the weather forecast reaches this within the next 72 h (degC).
     """
 
     import_limit_kw: float = np.inf
@@ -290,8 +307,12 @@ class PeakShavingParams:
     comfort_margin_k: float = 0.0
     preheat_k: float = 2.0
     preheat_max_t_out_degc: float = 15.0
+    preheat_max_t_out_ahead_degc: float = 20.0
 
     def __post_init__(self) -> None:
+        check_number(
+            "preheat_max_t_out_ahead_degc", self.preheat_max_t_out_ahead_degc, allow_inf=True
+        )
         for name in ("import_limit_kw", "export_limit_kw"):
             check_number(name, getattr(self, name), lo=0.0, lo_open=True, allow_inf=True)
         check_number("soc_target", self.soc_target, lo=0.0, hi=1.0)
@@ -357,8 +378,9 @@ class PeakShaving:
             extra = 0.0
             if m.n_hp and lack > _EPS:
                 offset, extra, self._preheating = _preheat(
-                    m, lack, prm.preheat_k, active, prm.preheat_max_t_out_degc
-                )
+                    m, lack, prm.preheat_k, active, prm.preheat_max_t_out_degc,
+                    prm.preheat_max_t_out_ahead_degc,
+                )  # fmt: skip
             expected = -exp_aim - max(lack - extra, 0.0)
         else:
             target_e = (prm.soc_target - m.bat_soc) * m.bat_capacity_kwh

@@ -46,6 +46,7 @@ from pedsim.control import (
     Measurements,
     Strategy,
 )
+from pedsim.control.interface import WEATHER_AHEAD_S
 from pedsim.sims.base import PedsimSimulator, SimulationError, sum_inputs
 
 #: ``control_status`` codes.
@@ -213,7 +214,7 @@ class ControllerSim(PedsimSimulator):
                 )
         ev, arr, dep = (np.asarray(a) for a in (setup.ev_sessions or ([], [], [])))
         self.sessions = (ev.astype(np.int64), arr.astype(float), dep.astype(float))
-        self._t_out_24h = np.zeros(0)
+        self._t_out_24h = self._t_out_ahead = np.zeros(0)
         if setup.t_out_degc is not None:  # trailing mean over the last 24 h (fewer at the start)
             t = np.asarray(setup.t_out_degc, dtype=float)
             c = np.concatenate([[0.0], np.cumsum(t)])
@@ -221,6 +222,12 @@ class ControllerSim(PedsimSimulator):
             k = np.arange(t.size)
             lo = np.maximum(k + 1 - n, 0)
             self._t_out_24h = (c[k + 1] - c[lo]) / (k + 1 - lo)
+            # highest of the next 72 h (the weather forecast), from each step on
+            ahead = max(round(WEATHER_AHEAD_S / self.step_s), 1)
+            back = np.lib.stride_tricks.sliding_window_view(
+                np.concatenate([t, np.full(ahead - 1, -np.inf)]), ahead
+            )
+            self._t_out_ahead = back.max(axis=1)
         if setup.same_time and setup.max_passes < 2:
             raise ValueError(f"{self.sid}: max_passes is {setup.max_passes}; expected >= 2")
         # same-time loop: pass counting and the states at the start of the step
@@ -286,6 +293,8 @@ class ControllerSim(PedsimSimulator):
             k = min(time // self.step_s, cs.n_steps - 1)
             kw["t_out_degc"] = float(cs.t_out_degc[k])
             kw["t_out_mean_24h_degc"] = float(self._t_out_24h[k])
+            k_dec = min(t_s // self.step_s, cs.n_steps - 1)  # the step decided
+            kw["t_out_max_ahead_degc"] = float(self._t_out_ahead[k_dec])
         if cs.n_bat:
             kw |= cs.bat
             kw["bat_soc"] = np.clip(self._pick(inputs, "soc", "storage"), 0.0, 1.0)
@@ -329,6 +338,7 @@ class ControllerSim(PedsimSimulator):
         m.t_s, m.p_trafo_kw = kw["t_s"], kw["p_trafo_kw"]
         m.t_out_degc = kw.get("t_out_degc", np.nan)
         m.t_out_mean_24h_degc = kw.get("t_out_mean_24h_degc", np.nan)
+        m.t_out_max_ahead_degc = kw.get("t_out_max_ahead_degc", np.nan)
         checked = [getattr(m, n) for n in _DYNAMIC if n in kw and n not in _NOT_CHECKED]
         if not np.isfinite(np.concatenate([np.atleast_1d(m.p_trafo_kw), *checked])).all():
             Measurements(**kw)  # raises with the field and position that is not finite
