@@ -284,3 +284,26 @@ def test_controller_measures_the_24h_mean_outdoor_temperature():
     sim2.create(1, "Controller", setup=ControlSetup(NoControl(), 1, signals2, t_out_degc=t2))
     expected = [t2[k : k + 288].max() for k in (0, 50, 200, 399)]
     np.testing.assert_allclose(sim2._t_out_ahead[[0, 50, 200, 399]], expected)
+
+
+def test_ev_power_range_kernel_equals_numpy_reference() -> None:
+    """The compiled EV ranges are bit-identical to the numpy expressions, on random fleets
+    with unplugged EVs, unknown (inf) and past departures, V2G and full batteries."""
+    from pedsim.control.rules import ev_power_range_numpy
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        dep = 3600 + rng.uniform(-2, 30, n) * 3600
+        dep[rng.random(n) < 0.2] = np.inf
+        m = Measurements(
+            t_s=3600, dt_s=900, p_trafo_kw=0.0, ev_soc=rng.uniform(0.0, 1.0, n),
+            ev_plugged=rng.choice([0.0, 0.3, 1.0], n), ev_battery_kwh=rng.uniform(20, 90, n),
+            ev_p_max_kw=rng.choice([3.7, 11.0, 22.0], n), ev_e_required_kwh=rng.uniform(0, 40, n),
+            ev_departure_s=dep, ev_eta_charge=rng.uniform(0.85, 0.95, n),
+            ev_eta_discharge=rng.uniform(0.85, 0.95, n), ev_soc_min=rng.uniform(0, 0.2, n),
+            ev_soc_max=rng.uniform(0.8, 1.0, n), ev_bidirectional=rng.random(n) < 0.5,
+            ev_p_discharge_max_kw=rng.uniform(0, 11, n), ev_p_kw=np.zeros(n),
+        )  # fmt: skip
+        for got, want in zip(ev_power_range(m), ev_power_range_numpy(m), strict=True):
+            np.testing.assert_array_equal(got, want)

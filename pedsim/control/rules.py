@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .interface import Forecast, Measurements, Setpoints, check_number
+from .rules_kernel import ev_range_kernel
 
 __all__ = [
     "NoControl",
@@ -78,6 +79,15 @@ def ev_power_range(m: Measurements) -> tuple[FloatArray, FloatArray, FloatArray]
         Lowest power (negative for V2G when the floor is zero), floor (>= 0) and highest
         power; all 0 for EVs not plugged in.
     """
+    return ev_range_kernel(
+        float(m.t_s), float(m.dt_s), m.ev_plugged, m.ev_departure_s, m.ev_soc,
+        m.ev_battery_kwh, m.ev_p_max_kw, m.ev_eta_charge, m.ev_soc_max, m.ev_e_required_kwh,
+        m.ev_soc_min, m.ev_eta_discharge, m.ev_bidirectional, m.ev_p_discharge_max_kw,
+    )  # fmt: skip
+
+
+def ev_power_range_numpy(m: Measurements) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`ev_power_range` as numpy array expressions (the reference of its kernel)."""
     h = m.dt_h
     plugged = (m.ev_plugged > 0.0) & (m.ev_departure_s > m.t_s)
     frac = np.where(plugged, np.clip((m.ev_departure_s - m.t_s) / m.dt_s, 0.0, 1.0), 0.0)

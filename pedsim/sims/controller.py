@@ -35,6 +35,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -158,17 +159,17 @@ class ControlSetup:
     same_time: bool = False
     max_passes: int = 5
 
-    @property
+    @cached_property
     def n_steps(self) -> int:
         """Steps of the run."""
         return int(self.signals["price_eur_per_kwh"].size)
 
-    @property
+    @cached_property
     def n_bat(self) -> int:
         """Batteries."""
         return int(np.size(self.bat.get("bat_capacity_kwh", ())))
 
-    @property
+    @cached_property
     def n_hp(self) -> int:
         """Heat pumps."""
         return int(self.hp_p_max_kw.shape[1]) if self.hp_p_max_kw.ndim == 2 else 0
@@ -297,13 +298,13 @@ class ControllerSim(PedsimSimulator):
             kw["t_out_max_ahead_degc"] = float(self._t_out_ahead[k_dec])
         if cs.n_bat:
             kw |= cs.bat
-            kw["bat_soc"] = np.clip(self._pick(inputs, "soc", "storage"), 0.0, 1.0)
+            kw["bat_soc"] = _unit(self._pick(inputs, "soc", "storage"))
             kw["bat_p_kw"] = self._pick(inputs, "p_kw", "storage")
         idx = cs.ev_controlled
         if idx.size:
             kw |= cs.ev
-            kw["ev_soc"] = np.clip(self._pick(inputs, "soc", "ev")[idx], 0.0, 1.0)
-            kw["ev_plugged"] = np.clip(self._pick(inputs, "plugged", "ev")[idx], 0.0, 1.0)
+            kw["ev_soc"] = _unit(self._pick(inputs, "soc", "ev")[idx])
+            kw["ev_plugged"] = _unit(self._pick(inputs, "plugged", "ev")[idx])
             e_req = self._pick(inputs, "e_required_kwh", "ev")[idx]
             kw["ev_e_required_kwh"] = np.maximum(e_req, 0.0)
             kw["ev_p_kw"] = self._pick(inputs, "p_kw", "ev")[idx]
@@ -417,13 +418,13 @@ class ControllerSim(PedsimSimulator):
         """Return the states at the end of this pass, as the Measurements fields hold them."""
         cs, st = self.cs, {}
         if cs.n_bat:
-            st["bat_soc"] = np.clip(self._pick(inputs, "soc", "storage"), 0.0, 1.0)
+            st["bat_soc"] = _unit(self._pick(inputs, "soc", "storage"))
         idx = cs.ev_controlled
         if idx.size:
-            st["ev_soc"] = np.clip(self._pick(inputs, "soc", "ev")[idx], 0.0, 1.0)
+            st["ev_soc"] = _unit(self._pick(inputs, "soc", "ev")[idx])
             e_req = self._pick(inputs, "e_required_kwh", "ev")[idx]
             st["ev_e_required_kwh"] = np.maximum(e_req, 0.0)
-            st["ev_plugged"] = np.clip(self._pick(inputs, "plugged", "ev")[idx], 0.0, 1.0)
+            st["ev_plugged"] = _unit(self._pick(inputs, "plugged", "ev")[idx])
         if cs.n_hp:
             st["t_zone_degc"] = self._pick(inputs, "t_zone_degc", "buildings")
             if cs.sources.get("buildings", "") in inputs.get("t_mass_degc", {}):
@@ -484,6 +485,11 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
         return False
     both_nan = np.isnan(a) & np.isnan(b)
     return bool(np.all(both_nan | (np.abs(a - b) <= SAME_TIME_TOL)))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """``x`` clipped to 0-1 (as ``numpy.clip``, without its call overhead)."""
+    return np.minimum(np.maximum(x, 0.0), 1.0)
 
 
 def _finite_or(x: np.ndarray, fill: float) -> np.ndarray:
