@@ -18,8 +18,13 @@ connections; mosaik repeats the step of the assets, the grid and the controller 
 its set-points no longer change (``SAME_TIME_TOL``) or ``max_passes`` passes ran. Set-points
 are sent only in passes that change them. The heat pumps' power measured in the first pass
 (their demand without control) stands for their power in every pass, so that a cap or
-pre-heating decided in one pass does not undo itself in the next. The first step of the
-run has no start states and runs on local behaviour, as in the time-shifted loop.
+pre-heating decided in one pass does not undo itself in the next. What the transformer
+power of a pass missed the controller's expectation by (heat pumps absorbing less than
+their headroom when pre-heated, a battery clipped at its SoC bound within the step) is
+added up over the passes and added to the measured transformer power of the next
+decision, so that the strategy calls on further units for it or reports that it cannot.
+The first step of the run has no start states and runs on local behaviour, as in the
+time-shifted loop.
 
 Outputs per unit (NaN where the strategy leaves the unit to its local behaviour):
 ``p_bat_set_kw`` (per battery), ``p_ev_set_kw`` (per EV; NaN for EVs that do not take
@@ -236,6 +241,7 @@ class ControllerSim(PedsimSimulator):
         self._states_end: dict[str, np.ndarray] | None = None  # None: no step ran yet
         self._states_start: dict[str, np.ndarray] | None = None
         self._hp_first_kw: np.ndarray | None = None
+        self._bias_kw, self._expected_kw = 0.0, np.nan
         self._applied: dict[str, np.ndarray] = {}
 
     def save_state(self) -> Strategy:
@@ -437,7 +443,7 @@ class ControllerSim(PedsimSimulator):
         if time != self._pass_time:  # first pass of the step: every unit on local behaviour
             self._pass_time, self._pass = time, 0
             self._states_start, self._applied = self._states_end, {}
-            self._hp_first_kw = None
+            self._hp_first_kw, self._bias_kw, self._expected_kw = None, 0.0, np.nan
         else:
             self._pass += 1
         now = self._states(inputs)
@@ -458,17 +464,22 @@ class ControllerSim(PedsimSimulator):
             new = (now["ev_plugged"] > 0.0) & ~(self._states_start["ev_plugged"] > 0.0)
             for key in ("ev_soc", "ev_e_required_kwh"):
                 over[key] = np.where(new, now[key], over[key])
+        grid_p = [np.atleast_1d(v) for v in inputs.get("p_trafo_kw", {}).values()]
+        p_trafo = float(np.sum(np.concatenate(grid_p))) if grid_p else 0.0
+        if np.isfinite(self._expected_kw):  # what the last set-points missed by
+            self._bias_kw += p_trafo - self._expected_kw
+        p_seen = p_trafo + self._bias_kw
         if cs.n_hp and self._hp_first_kw is not None:  # demand without control stands
-            grid_p = [np.atleast_1d(v) for v in inputs.get("p_trafo_kw", {}).values()]
-            p_trafo = float(np.sum(np.concatenate(grid_p))) if grid_p else 0.0
             over["hp_p_kw"] = self._hp_first_kw
-            over["p_trafo_kw"] = p_trafo - hp_now + float(self._hp_first_kw.sum())
+            p_seen += float(self._hp_first_kw.sum()) - hp_now
+        over["p_trafo_kw"] = p_seen
         out = self._decide(time, inputs, over)
         applied = self._applied or {a: local[a] for a in SETPOINTS}
         changed = any(not _same(out[a], applied[a]) for a in SETPOINTS)
         last = self._pass + 1 >= cs.max_passes
         if changed and not last:  # send them: mosaik runs another pass
             self._applied = {a: out[a] for a in SETPOINTS}
+            self._expected_kw = float(out["p_trafo_expected_kw"])
             self.silent = set()
         else:  # the loop ends; record what acted in this pass
             self.silent = set(SETPOINTS)
