@@ -277,11 +277,13 @@ class ControllerSim(PedsimSimulator):
         time: int,
         inputs: Mapping[str, Mapping[str, Any]],
         overrides: Mapping[str, Any] | None = None,
+        states: Mapping[str, np.ndarray] | None = None,
     ) -> Measurements:
         """Measurements for the decision time ``time + step`` from the inputs at ``time``.
 
         In a same-time loop the decision time is ``time`` itself, and ``overrides``
-        replaces measured fields (the states at the start of the step).
+        replaces measured fields (the states at the start of the step). ``states`` are
+        :meth:`_states` of these inputs when the caller has them already.
         """
         cs = self.cs
         t_s = time if cs.same_time else time + self.step_s
@@ -304,24 +306,17 @@ class ControllerSim(PedsimSimulator):
             kw["t_out_max_ahead_degc"] = float(self._t_out_ahead[k_dec])
         if cs.n_bat:
             kw |= cs.bat
-            kw["bat_soc"] = _unit(self._pick(inputs, "soc", "storage"))
             kw["bat_p_kw"] = self._pick(inputs, "p_kw", "storage")
         idx = cs.ev_controlled
         if idx.size:
             kw |= cs.ev
-            kw["ev_soc"] = _unit(self._pick(inputs, "soc", "ev")[idx])
-            kw["ev_plugged"] = _unit(self._pick(inputs, "plugged", "ev")[idx])
-            e_req = self._pick(inputs, "e_required_kwh", "ev")[idx]
-            kw["ev_e_required_kwh"] = np.maximum(e_req, 0.0)
             kw["ev_p_kw"] = self._pick(inputs, "p_kw", "ev")[idx]
             kw["ev_departure_s"] = self._departures(float(t_s), float(time + self.step_s))[idx]
         if cs.n_hp:
             kw |= cs.hp
             kw["hp_p_kw"] = np.maximum(self._pick(inputs, "p_kw", "buildings"), 0.0)
             kw["hp_p_max_kw"] = cs.hp_p_max_kw[min(t_s // self.step_s, cs.n_steps - 1)]
-            kw["t_zone_degc"] = self._pick(inputs, "t_zone_degc", "buildings")
-            if cs.sources.get("buildings", "") in inputs.get("t_mass_degc", {}):
-                kw["t_mass_degc"] = self._pick(inputs, "t_mass_degc", "buildings")
+        kw |= self._states(inputs) if states is None else states
         if overrides:
             kw |= {k: v for k, v in overrides.items() if k in kw}
         return self._build(kw)
@@ -382,6 +377,7 @@ class ControllerSim(PedsimSimulator):
         time: int,
         inputs: Mapping[str, Mapping[str, Any]],
         overrides: Mapping[str, Any] | None = None,
+        states: Mapping[str, np.ndarray] | None = None,
     ) -> dict[str, Any]:
         """Return outputs with the strategy's set-points for the decided step."""
         cs = self.cs
@@ -395,7 +391,7 @@ class ControllerSim(PedsimSimulator):
                 sp = cs.strategy.decide(None, None)  # type: ignore[arg-type]
                 out["control_status"] = float(_status_code(sp.status, False, np.nan))
                 return out
-            m = self.measurements(time, inputs, overrides)
+            m = self.measurements(time, inputs, overrides, states)
             forecast = None
             if cs.forecast is not None:
                 forecast = cs.forecast.forecast(k_dec * self.step_s, cs.forecast_steps)
@@ -473,7 +469,7 @@ class ControllerSim(PedsimSimulator):
             over["hp_p_kw"] = self._hp_first_kw
             p_seen += float(self._hp_first_kw.sum()) - hp_now
         over["p_trafo_kw"] = p_seen
-        out = self._decide(time, inputs, over)
+        out = self._decide(time, inputs, over, now)
         applied = self._applied or {a: local[a] for a in SETPOINTS}
         changed = any(not _same(out[a], applied[a]) for a in SETPOINTS)
         last = self._pass + 1 >= cs.max_passes
