@@ -129,6 +129,14 @@ def test_heat_pump_actuation_modes(day: ForecastSource, hp_control: str) -> None
         heating = ctrl._plan.p_hp_kw[0] > 1e-3
         expected = np.where(heating, np.clip(ctrl._plan.t_air_degc[0] - 20.5, -0.5, 2.5), -0.5)
         np.testing.assert_allclose(sp.t_set_offset_k, expected)
+        # a warm spell in the weather forecast (20 degC within 72 h): no pre-heating at all
+        assert (expected > -0.5).any()  # the plan pre-heats at this step
+        warm = dataclasses.replace(seen[-1], t_out_max_ahead_degc=20.0)
+        np.testing.assert_allclose(ctrl._setpoints(warm, ctrl._plan, 0, np.nan).t_set_offset_k,
+                                   -0.5)  # fmt: skip
+        cool = dataclasses.replace(seen[-1], t_out_max_ahead_degc=19.9)
+        np.testing.assert_allclose(ctrl._setpoints(cool, ctrl._plan, 0, np.nan).t_set_offset_k,
+                                   expected)  # fmt: skip
     else:
         np.testing.assert_allclose(sp.p_hp_cap_kw, ctrl._plan.p_hp_kw[0])
     with pytest.raises(ControlParameterError, match="hp_control"):

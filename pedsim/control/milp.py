@@ -108,6 +108,11 @@ class MilpOptions:
         can (comfort never worse than without control). ``setpoint_and_cap`` also caps the
         electric power at the planned power (needed to shave peaks with heat pumps, at the
         risk of comfort shortfalls where plan and simulation differ).
+    preheat_max_t_out_ahead_degc : float
+        With ``hp_control: setpoint``, set points stay at the band's low bound (no
+        pre-heating) while the weather forecast reaches this outdoor temperature within the
+        next 72 h (degC): heat stored in the mass before a warm spell, beyond the plan's
+        horizon, comes back as overheating in houses without cooling. ``inf``: off.
     """
 
     horizon_steps: int = 96
@@ -131,6 +136,7 @@ class MilpOptions:
     fallback: str = "auto"
     loss_bias: bool = True
     hp_control: str = "setpoint"
+    preheat_max_t_out_ahead_degc: float = 20.0
 
     def __post_init__(self) -> None:
         check_number("horizon_steps", self.horizon_steps, lo=1)
@@ -163,6 +169,9 @@ class MilpOptions:
         check_number("comfort_penalty_per_kh", self.comfort_penalty_per_kh, lo=0.0)
         check_number("time_limit_s", self.time_limit_s, lo=0.0, lo_open=True, allow_inf=True)
         check_number("mip_rel_gap", self.mip_rel_gap, lo=0.0, hi=1.0)
+        check_number(
+            "preheat_max_t_out_ahead_degc", self.preheat_max_t_out_ahead_degc, allow_inf=True
+        )
 
 
 def _arr(x: npt.ArrayLike, shape: tuple[int, ...]) -> FloatArray:

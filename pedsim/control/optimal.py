@@ -10,8 +10,9 @@ of each step are read from the stored plan:
 * heat pumps (``hp_control``): in plan steps where the plan heats, the heating set point is
   raised to the planned mean air temperature (within the comfort band), elsewhere it is the
   band's low bound, so the zone pre-heats when the plan does and coasts otherwise while its
-  thermostat still keeps the low bound; with ``setpoint_and_cap`` the planned electric power
-  is also a cap, so the thermostat cannot take more than planned.
+  thermostat still keeps the low bound (and no pre-heating at all while the weather forecast
+  reaches ``preheat_max_t_out_ahead_degc`` within 72 h); with ``setpoint_and_cap`` the
+  planned electric power is also a cap, so the thermostat cannot take more than planned.
 
 A solve that ends without a feasible schedule (infeasible, time limit without solution,
 solver error) hands the step to the rule-based fallback strategy and is counted in
@@ -322,6 +323,8 @@ class OptimalControl:
             planned = np.clip(plan.t_air_degc[j] - m.t_set_heat_degc, lo, hi)
             if o.hp_control == "setpoint_and_cap":
                 cap, offset = plan.p_hp_kw[j].copy(), planned
+            elif m.t_out_max_ahead_degc >= o.preheat_max_t_out_ahead_degc:
+                offset = lo.copy()  # a warm spell within 72 h: no pre-heating (False for NaN)
             else:  # raise the set point where the plan heats; coast to the low bound elsewhere
                 offset = np.where(plan.p_hp_kw[j] > _P_HEATING_KW, planned, lo)
         p = float(plan.p_grid_kw[j])
