@@ -233,6 +233,16 @@ def test_same_time_peak_shaving_keeps_the_limit_better(runs):
     assert _scr(runs["self_same_time"]) >= _scr(runs["none"]) - 1e-9
 
 
+def test_same_time_is_reproducible(runs, tmp_path):
+    """The same scenario and seed give identical results with the same-time loop."""
+    scenario = load_scenario(write(tmp_path, CASES["peak_same_time"], "peak_same_time"))
+    again = read_results(run_scenario(scenario, tmp_path / "again.h5", progress=False).path)
+    first = runs["peak_same_time"]
+    assert set(again.series) == set(first.series)
+    for name in first.series:
+        np.testing.assert_array_equal(first[name].to_numpy(), again[name].to_numpy(), name)
+
+
 def test_optimal_solves_and_records(runs):
     res = runs["optimal"]
     kpis = kpis_control(res)
