@@ -449,6 +449,16 @@ class EVFleet:
         res = EVStepResult(*out[:5], out[5].astype(np.int64), *out[6:10])
         return res, out[10], state[0], state[1]
 
+    def get_state(self) -> tuple[float, FloatArray, IntArray]:
+        """Return a copy of what a step changes: time, stored energies, session state."""
+        return self.t_s, self.e_kwh.copy(), self._state.copy()
+
+    def set_state(self, state: tuple[float, FloatArray, IntArray]) -> None:
+        """Put back a state from :meth:`get_state` (to repeat a step)."""
+        t_s, e_kwh, sessions = state
+        self.t_s, self.e_kwh, self._state = float(t_s), e_kwh.copy(), sessions.copy()
+        self._active, self._ptr = self._state
+
     def step_arrays(self, dt_s: float, p_set_kw: ArrayLike | None = None) -> tuple[FloatArray, int]:
         """:meth:`step` returning the raw rows of the compiled step (fast path of simulators).
 

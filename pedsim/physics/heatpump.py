@@ -328,6 +328,16 @@ class HeatPumpFleet:
         """Tank temperatures [degC] (NaN without tank)."""
         return self._t_tank.copy()
 
+    @t_tank_degc.setter
+    def t_tank_degc(self, value: np.ndarray) -> None:
+        """Put back tank temperatures read from :attr:`t_tank_degc` (to repeat a step)."""
+        value = np.asarray(value, dtype=float)
+        if value.shape != self._t_tank.shape:
+            raise HeatPumpParameterError(
+                f"t_tank_degc has shape {value.shape}; expected {self._t_tank.shape}"
+            )
+        self._t_tank = value.copy()
+
     @property
     def e_tank_kwh(self) -> np.ndarray:
         """Usable heat stored above the tank's lower bound [kWh] (0 without tank)."""

@@ -533,6 +533,18 @@ class FastPowerFlow:
         )  # fmt: skip
         return PowerFlowResult(*out[:11], float(out[11]), iterations, False)
 
+    @property
+    def warm_start(self) -> np.ndarray:
+        """Complex bus voltages the next :meth:`solve` starts from (internal bus order)."""
+        return self._v_warm.copy()
+
+    @warm_start.setter
+    def warm_start(self, v: np.ndarray) -> None:
+        v = np.asarray(v, dtype=np.complex128)
+        if v.shape != self._v0.shape:
+            raise ValueError(f"warm_start has shape {v.shape}; expected {self._v0.shape}")
+        self._v_warm = v.copy()
+
     def _fallback(
         self, p: np.ndarray, q: np.ndarray, v: np.ndarray, s: np.ndarray
     ) -> PowerFlowResult:

@@ -216,11 +216,11 @@ class BuildingSim(PedsimSimulator):
 
     def save_state(self) -> tuple[np.ndarray, np.ndarray]:
         """Return thermal-mass and hot-water tank temperatures before the step."""
-        return self.t_m_degc.copy(), self.fleet._t_tank.copy()
+        return self.t_m_degc.copy(), self.fleet.t_tank_degc
 
     def restore_state(self, state: tuple[np.ndarray, np.ndarray]) -> None:
         """Put back what :meth:`save_state` returned."""
-        self.t_m_degc, self.fleet._t_tank = state[0].copy(), state[1].copy()
+        self.t_m_degc, self.fleet.t_tank_degc = state[0].copy(), state[1]
 
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Step zones and heat pumps over the step's sub-steps."""

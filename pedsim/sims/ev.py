@@ -72,14 +72,11 @@ class EVSim(PedsimSimulator):
 
     def save_state(self) -> tuple[float, np.ndarray, np.ndarray]:
         """Return the fleet time, stored energies and session state before the step."""
-        f = self.fleet
-        return f.t_s, f.e_kwh.copy(), f._state.copy()
+        return self.fleet.get_state()
 
     def restore_state(self, state: tuple[float, np.ndarray, np.ndarray]) -> None:
         """Put back what :meth:`save_state` returned."""
-        f = self.fleet
-        f.t_s, f.e_kwh, f._state = state[0], state[1].copy(), state[2].copy()
-        f._active, f._ptr = f._state
+        self.fleet.set_state(state)
 
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Step the fleet over ``[time, time + step)``."""

@@ -88,7 +88,7 @@ class GridSim(PedsimSimulator):
 
     def save_state(self) -> tuple[np.ndarray, int]:
         """Return the solver's warm start and the fallback count before the step."""
-        return self.pf._v_warm.copy(), self.fallbacks
+        return self.pf.warm_start, self.fallbacks
 
     def restore_state(self, state: tuple[np.ndarray, int]) -> None:
         """Put back what :meth:`save_state` returned.
@@ -96,7 +96,7 @@ class GridSim(PedsimSimulator):
         A repeated step solves from the same start, so its result does not depend on the
         passes before it.
         """
-        self.pf._v_warm, self.fallbacks = state[0].copy(), state[1]
+        self.pf.warm_start, self.fallbacks = state[0], state[1]
 
     def advance(self, time: int, inputs: Mapping[str, Mapping[str, Any]]) -> None:
         """Solve the power flow for the summed injections."""
