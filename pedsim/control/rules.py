@@ -16,7 +16,7 @@ proportion to what each can take.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -175,25 +175,34 @@ class SelfConsumptionParams:
 
     def __post_init__(self) -> None:
         check_number("deadband_kw", self.deadband_kw, lo=0.0)
-        check_number(
-            "preheat_max_t_out_ahead_degc", self.preheat_max_t_out_ahead_degc, allow_inf=True
-        )
         check_number("preheat_min_surplus_kw", self.preheat_min_surplus_kw, lo=0.0)
-        check_number("preheat_k", self.preheat_k, lo=0.0, lo_open=True)
-        check_number("preheat_max_t_out_degc", self.preheat_max_t_out_degc, allow_inf=True)
+        _check_preheat(self)
 
 
 #: A zone within this of its heating set point counts as heated by its thermostat (K).
 _HELD_K = 0.1
 
 
+class _PreheatParams(Protocol):
+    """The pre-heating fields both rule parameter sets have."""
+
+    preheat_k: float
+    preheat_max_t_out_degc: float
+    preheat_max_t_out_ahead_degc: float
+
+
+def _check_preheat(prm: _PreheatParams) -> None:
+    """Check the pre-heating fields of a rule's parameters."""
+    check_number("preheat_k", prm.preheat_k, lo=0.0, lo_open=True)
+    check_number("preheat_max_t_out_degc", prm.preheat_max_t_out_degc, allow_inf=True)
+    check_number("preheat_max_t_out_ahead_degc", prm.preheat_max_t_out_ahead_degc, allow_inf=True)
+
+
 def _preheat(
     m: Measurements,
     surplus: float,
-    preheat_k: float,
+    prm: _PreheatParams,
     active: npt.NDArray[np.bool_] | None,
-    max_t_out_degc: float = np.inf,
-    max_t_out_ahead_degc: float = np.inf,
 ) -> tuple[FloatArray, float, npt.NDArray[np.bool_]]:
     """Set-point offsets of up to ``preheat_k`` for zones that can absorb ``surplus``.
 
@@ -202,20 +211,21 @@ def _preheat(
     holding it) and zones still being pre-heated since the last step (``active``) below the
     raised set point; zones floating warmer (mild or sunny days) are left alone, so surplus
     PV does not push them towards overheating, and so is every zone when the outdoor
-    temperature, now or averaged over the last 24 h, is at or above ``max_t_out_degc``, or
-    the weather forecast reaches ``max_t_out_ahead_degc`` within the next 72 h.
-    Eligible zones are taken in order of their electric headroom (largest first) until the
-    headroom covers the surplus. Returns the
-    offsets, the headroom used and the zones pre-heated.
+    temperature, now or averaged over the last 24 h, is at or above
+    ``preheat_max_t_out_degc``, or the weather forecast reaches
+    ``preheat_max_t_out_ahead_degc`` within the next 72 h. Eligible zones are taken in order
+    of their electric headroom (largest first) until the headroom covers the surplus.
+    Returns the offsets, the headroom used and the zones pre-heated.
     """
     offset = np.zeros(m.n_hp)
+    limit = prm.preheat_max_t_out_degc
     if (
-        m.t_out_degc >= max_t_out_degc
-        or m.t_out_mean_24h_degc >= max_t_out_degc
-        or m.t_out_max_ahead_degc >= max_t_out_ahead_degc
+        m.t_out_degc >= limit
+        or m.t_out_mean_24h_degc >= limit
+        or m.t_out_max_ahead_degc >= prm.preheat_max_t_out_ahead_degc
     ):
         return offset, 0.0, offset > 0.0  # outside the heating season (False for NaN)
-    target = np.minimum(m.t_set_heat_degc + preheat_k, m.t_comfort_high_degc)
+    target = np.minimum(m.t_set_heat_degc + prm.preheat_k, m.t_comfort_high_degc)
     eligible = m.t_zone_degc < m.t_set_heat_degc + _HELD_K
     if active is not None and active.shape == eligible.shape:
         eligible |= active
@@ -268,10 +278,7 @@ class SelfConsumption:
                 p_ev += add
                 surplus -= float(add.sum())
             if prm.preheat and m.n_hp and surplus > max(prm.preheat_min_surplus_kw, _EPS):
-                offset, extra, self._preheating = _preheat(
-                    m, surplus, prm.preheat_k, active, prm.preheat_max_t_out_degc,
-                    prm.preheat_max_t_out_ahead_degc,
-                )  # fmt: skip
+                offset, extra, self._preheating = _preheat(m, surplus, prm, active)
         elif net0 > prm.deadband_kw:
             p_bat = -_spread(net0, dis)
         expected = net0 + float(p_bat.sum() + (p_ev - ev_floor).sum()) + extra
@@ -320,17 +327,13 @@ class PeakShavingParams:
     preheat_max_t_out_ahead_degc: float = 20.0
 
     def __post_init__(self) -> None:
-        check_number(
-            "preheat_max_t_out_ahead_degc", self.preheat_max_t_out_ahead_degc, allow_inf=True
-        )
         for name in ("import_limit_kw", "export_limit_kw"):
             check_number(name, getattr(self, name), lo=0.0, lo_open=True, allow_inf=True)
         check_number("soc_target", self.soc_target, lo=0.0, hi=1.0)
         check_number("margin_kw", self.margin_kw, lo=0.0)
         check_number("shave_margin_kw", self.shave_margin_kw, lo=0.0)
         check_number("comfort_margin_k", self.comfort_margin_k, lo=0.0)
-        check_number("preheat_k", self.preheat_k, lo=0.0, lo_open=True)
-        check_number("preheat_max_t_out_degc", self.preheat_max_t_out_degc, allow_inf=True)
+        _check_preheat(self)
 
 
 class PeakShaving:
@@ -387,10 +390,7 @@ class PeakShaving:
             lack -= float(p_bat.sum())
             extra = 0.0
             if m.n_hp and lack > _EPS:
-                offset, extra, self._preheating = _preheat(
-                    m, lack, prm.preheat_k, active, prm.preheat_max_t_out_degc,
-                    prm.preheat_max_t_out_ahead_degc,
-                )  # fmt: skip
+                offset, extra, self._preheating = _preheat(m, lack, prm, active)
             expected = -exp_aim - max(lack - extra, 0.0)
         else:
             target_e = (prm.soc_target - m.bat_soc) * m.bat_capacity_kwh

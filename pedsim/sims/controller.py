@@ -288,7 +288,7 @@ class ControllerSim(PedsimSimulator):
         cs = self.cs
         t_s = time if cs.same_time else time + self.step_s
         grid = {
-            a: np.concatenate([np.atleast_1d(v) for v in inputs.get(a, {}).values()] or [[]])
+            a: _joined(inputs, a)
             for a in ("p_trafo_kw", "vm_pu", "loading_line_percent", "loading_trafo_percent")
         }
         kw: dict[str, Any] = {
@@ -460,8 +460,7 @@ class ControllerSim(PedsimSimulator):
             new = (now["ev_plugged"] > 0.0) & ~(self._states_start["ev_plugged"] > 0.0)
             for key in ("ev_soc", "ev_e_required_kwh"):
                 over[key] = np.where(new, now[key], over[key])
-        grid_p = [np.atleast_1d(v) for v in inputs.get("p_trafo_kw", {}).values()]
-        p_trafo = float(np.sum(np.concatenate(grid_p))) if grid_p else 0.0
+        p_trafo = float(np.sum(_joined(inputs, "p_trafo_kw")))
         if np.isfinite(self._expected_kw):  # what the last set-points missed by
             self._bias_kw += p_trafo - self._expected_kw
         p_seen = p_trafo + self._bias_kw
@@ -492,6 +491,11 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
         return False
     both_nan = np.isnan(a) & np.isnan(b)
     return bool(np.all(both_nan | (np.abs(a - b) <= SAME_TIME_TOL)))
+
+
+def _joined(inputs: Mapping[str, Mapping[str, Any]], attr: str) -> np.ndarray:
+    """Values of input ``attr`` from all its sources, one array (empty: not connected)."""
+    return np.concatenate([np.atleast_1d(v) for v in inputs.get(attr, {}).values()] or [[]])
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
